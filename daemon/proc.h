@@ -1,0 +1,27 @@
+// Small Linux /proc and prctl helpers the runner and crash recovery need. Thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/status.h"
+
+namespace mlcron {
+
+// /proc/sys/kernel/random/boot_id, trimmed.
+std::string ReadBootId();
+// Field 22 (starttime, clock ticks since boot) of /proc/<pid>/stat; nullopt if gone.
+std::optional<std::uint64_t> ReadStartTicks(pid_t pid);
+// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are reparented to us.
+Status BecomeChildSubreaper();
+// Pids (other than ours) whose environment holds NAME=VALUE. Unreadable processes are skipped.
+std::vector<pid_t> FindProcessesWithEnv(const std::string& name, const std::string& value);
+// SIGKILLs the group `pgid` and every process carrying kRunIdEnv=run_id; returns how many
+// processes were signalled. Used after a job ends or times out, and by crash recovery.
+int KillRunProcesses(pid_t pgid, std::int64_t run_id);
+
+}  // namespace mlcron
