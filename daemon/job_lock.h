@@ -1,0 +1,60 @@
+// Advisory file locks (flock) that keep one daemon per state directory and one run of a job
+// at a time across processes: the daemon and `mlcron run` take the same per-job lock in
+// state_dir/locks/<job>.lock. Locks die with their process, so a crash never leaves one
+// stale. Not thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "daemon/status.h"
+
+namespace mlcron {
+
+// One held flock; released on destruction.
+class LockFile {
+ public:
+  // Non-blocking; the error names the holder's pid when the file records one.
+  static Result<std::unique_ptr<LockFile>> TryAcquire(const std::string& path);
+  // Blocks until the lock is free.
+  static Result<std::unique_ptr<LockFile>> Acquire(const std::string& path);
+  ~LockFile();
+  LockFile(const LockFile&) = delete;
+  LockFile& operator=(const LockFile&) = delete;
+
+ private:
+  explicit LockFile(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+class JobLocks {
+ public:
+  virtual ~JobLocks() = default;
+  // Takes the job's lock without blocking; false if another process holds it.
+  virtual bool TryLock(const std::string& job) = 0;
+  virtual void Unlock(const std::string& job) = 0;
+};
+
+class FileJobLocks final : public JobLocks {
+ public:
+  explicit FileJobLocks(std::string dir) : dir_(std::move(dir)) {}
+  bool TryLock(const std::string& job) override;
+  void Unlock(const std::string& job) override;
+
+ private:
+  std::string dir_;
+  std::map<std::string, std::unique_ptr<LockFile>> held_;
+};
+
+// In-process only (tests, replay).
+class MemoryJobLocks final : public JobLocks {
+ public:
+  bool TryLock(const std::string& job) override { return held_.emplace(job, true).second; }
+  void Unlock(const std::string& job) override { held_.erase(job); }
+
+ private:
+  std::map<std::string, bool> held_;
+};
+
+}  // namespace mlcron

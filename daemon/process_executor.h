@@ -1,0 +1,56 @@
+// The real Executor: builds each run's argv and environment, captures its output into
+// log_dir/<job>/<run_id>.log, and starts it through a ProcessLauncher. When the reaper
+// reports a run's pid, it drains the log, kills the run's escaped descendants, and calls
+// the exit callback. Loop thread only.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "daemon/executor.h"
+#include "daemon/log_capture.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace mlcron {
+
+class ProcessExecutor final : public Executor {
+ public:
+  // `mlcron_path` is the CLI binary that built-in job kinds run as `mlcron job <kind> ...`.
+  ProcessExecutor(boost::asio::io_context& io, ProcessLauncher* launcher, std::string mlcron_path,
+                  ExitCallback on_exit);
+  ~ProcessExecutor() override;
+
+  Result<SpawnedProcess> Start(const RunRequest& request) override;
+  void Signal(std::int64_t run_id, int sig) override;
+  void StartHook(const RunRequest& request, const std::vector<std::string>& argv,
+                 const std::string& status) override;
+
+  // Called with every reaped child; unknown pids (orphans, hooks) are ignored.
+  void OnReaped(const ExitInfo& exit);
+  size_t running() const { return by_run_.size(); }
+
+ private:
+  struct Active {
+    pid_t pid = 0;
+    std::unique_ptr<LogCapture> log;
+  };
+  Result<SpawnSpec> BuildSpec(const RunRequest& request, const std::vector<std::string>& argv,
+                              const std::string& status);
+
+  boost::asio::io_context& io_;
+  ProcessLauncher* launcher_;
+  std::string mlcron_path_;
+  ExitCallback on_exit_;
+  std::map<std::int64_t, Active> by_run_;
+  std::map<pid_t, std::int64_t> by_pid_;
+  std::map<pid_t, std::unique_ptr<LogCapture>> hooks_;
+};
+
+// The path of the `mlcron` binary installed beside the running executable.
+std::string SiblingBinary(const std::string& name);
+
+}  // namespace mlcron
