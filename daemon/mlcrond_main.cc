@@ -1,1 +1,21 @@
-int main(int, char**) { return 0; }
+// mlcrond: parses its arguments and runs the daemon (daemon/daemon.h).
+#include <CLI/CLI.hpp>
+
+#include "daemon/daemon.h"
+
+int main(int argc, char** argv) {
+  mlcron::DaemonOptions options;
+  CLI::App app{"mlcrond: the mlcron scheduler daemon"};
+  app.add_option("-c,--config", options.config_path, "config file")->required();
+  app.add_flag("--run-now", options.run_now, "run every tier once at start, in dependency order");
+  app.add_option("--log-level", options.log.level, "trace|debug|info|warn|error")
+      ->capture_default_str();
+  app.add_option("--log-file", options.log.file, "also log to this size-rotated file");
+  app.set_version_flag("--version", MLCRON_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return mlcron::RunDaemon(options);
+}

@@ -9,6 +9,7 @@
 
 #include "daemon/argv_expand.h"
 #include "daemon/proc.h"
+#include "daemon/sd_notify.h"
 #include "daemon/snapshot.h"
 #include "daemon/time_format.h"
 
@@ -16,13 +17,6 @@ extern char** environ;
 
 namespace mlcron {
 namespace {
-
-// Variables that belong to the daemon's own supervisor and must not leak to jobs: a job
-// that sent READY=1 or WATCHDOG=1 would speak for mlcrond.
-bool IsSupervisorVar(const std::string& name) {
-  return name == "NOTIFY_SOCKET" || name == "WATCHDOG_USEC" || name == "WATCHDOG_PID" ||
-         name.rfind("LISTEN_", 0) == 0 || name == kRunIdEnv;
-}
 
 ArgvVars VarsFor(const RunRequest& request, const std::string& status) {
   const Config& config = *request.config;
@@ -71,9 +65,9 @@ Result<SpawnSpec> ProcessExecutor::BuildSpec(const RunRequest& request,
     std::string entry(*e);
     const size_t eq = entry.find('=');
     if (eq == std::string::npos) continue;
-    std::string name = entry.substr(0, eq);
-    if (!IsSupervisorVar(name)) spec.env[name] = entry.substr(eq + 1);
+    spec.env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
+  ScrubNotifyEnv(spec.env);
   for (const auto& [k, v] : job.env) spec.env[k] = v;
   spec.env[kRunIdEnv] = std::to_string(request.run_id);
   spec.env["MLCRON_JOB"] = job.name;
