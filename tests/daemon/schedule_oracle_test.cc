@@ -25,25 +25,33 @@ bool Matches(const CronPattern& p, date::local_seconds l) {
          p.months[static_cast<unsigned>(ymd.month())] && p.MatchesDay(ymd, date::weekday(day));
 }
 
+// DESIGN §4 for one matching local time, as get_info(local_time) classifies it.
+void Resolve(const CronPattern& p, const date::time_zone* tz, date::local_seconds l,
+             std::set<Instant>* fires) {
+  const date::local_info info = tz->get_info(l);
+  const Instant first{l.time_since_epoch() - info.first.offset};
+  switch (info.result) {
+    case date::local_info::unique:
+      fires->insert(first);
+      break;
+    case date::local_info::nonexistent:
+      if (p.IsFixedTime()) fires->insert(info.first.end);
+      break;
+    case date::local_info::ambiguous:
+      fires->insert(first);
+      if (!p.IsFixedTime()) fires->insert(Instant{l.time_since_epoch() - info.second.offset});
+      break;
+  }
+}
+
 std::set<Instant> BruteForce(const CronPattern& p, const date::time_zone* tz,
                              date::local_seconds from, date::local_seconds until) {
   std::set<Instant> fires;
-  for (date::local_seconds l = from; l < until; l += seconds(1)) {
-    if (!p.seconds[static_cast<int>(l.time_since_epoch().count() % 60)]) continue;
-    if (!Matches(p, l)) continue;
-    const date::local_info info = tz->get_info(l);
-    const Instant first{l.time_since_epoch() - info.first.offset};
-    switch (info.result) {
-      case date::local_info::unique:
-        fires.insert(first);
-        break;
-      case date::local_info::nonexistent:
-        if (p.IsFixedTime()) fires.insert(info.first.end);
-        break;
-      case date::local_info::ambiguous:
-        fires.insert(first);
-        if (!p.IsFixedTime()) fires.insert(Instant{l.time_since_epoch() - info.second.offset});
-        break;
+  for (date::local_seconds minute = from; minute < until; minute += seconds(60)) {
+    for (int second = 0; second < 60; ++second) {
+      if (!p.seconds[second]) continue;
+      const date::local_seconds l = minute + seconds(second);
+      if (Matches(p, l)) Resolve(p, tz, l, &fires);
     }
   }
   return fires;

@@ -316,6 +316,18 @@ TEST(ScheduleHorizon, NothingAtOrAfter2038) {
             "2037-12-31T23:45:00+00:00");
 }
 
+TEST(ScheduleHorizon, ExtremeInstantsAreSafe) {
+  const date::time_zone* tz = Zone("Europe/Berlin");
+  for (const Schedule& s :
+       {Schedule::ParseCron("*/5 * * * *").value(), Schedule::ParseAt("02:30", "").value(),
+        Schedule::Every(seconds(7)).value()}) {
+    EXPECT_FALSE(s.NextAfter(Instant::max(), tz).has_value());
+    EXPECT_FALSE(s.PrevAtOrBefore(Instant::min(), tz).has_value());
+    EXPECT_TRUE(s.NextAfter(Instant::min(), tz).has_value());
+    EXPECT_TRUE(s.PrevAtOrBefore(Instant::max(), tz).has_value());
+  }
+}
+
 struct PrevCase {
   const char* schedule;
   const char* zone;
