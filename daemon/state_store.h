@@ -40,7 +40,8 @@ class StateStore {
   // Records the spawned process of a running row.
   virtual Status SetRunProcess(std::int64_t id, std::int64_t pid, std::uint64_t start_ticks,
                                const std::string& boot_id, RunRecord::TimePoint started) = 0;
-  // Settles a row: status, reason, end time, exit code or signal, CPU time.
+  // Settles a row (by run.id): status, reason, end time, exit code or signal, CPU time, log
+  // path. An empty log_path keeps the stored one; `started` only fills a missing start time.
   virtual Status FinishRun(const RunRecord& run) = 0;
   virtual Result<std::optional<RunRecord>> GetRun(std::int64_t id) = 0;
   virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
@@ -52,7 +53,8 @@ class StateStore {
                                                                Instant t) = 0;
 
   // The newest scheduled instant the scheduler has handled for a job (started, skipped or
-  // missed). Catch-up starts after it.
+  // missed). Catch-up starts after it. SetLastOccurrence keeps the maximum: it never moves
+  // backwards, so a late write for an older occurrence cannot make catch-up repeat work.
   virtual Result<std::optional<Instant>> LastOccurrence(const std::string& job) = 0;
   virtual Status SetLastOccurrence(const std::string& job, Instant scheduled) = 0;
 
@@ -60,8 +62,8 @@ class StateStore {
   virtual Status SetPaused(const std::string& name, bool paused) = 0;
   virtual Result<std::vector<std::string>> PausedNames() = 0;
 
-  // Deletes settled runs that ended before `cutoff`; returns their log paths so the caller
-  // can delete the files.
+  // Deletes every run but `running` ones that ended (or, if never ended, were scheduled)
+  // before `cutoff`; returns their non-empty log paths so the caller can delete the files.
   virtual Result<std::vector<std::string>> PruneRuns(RunRecord::TimePoint cutoff) = 0;
 
   // Online backup (sqlite3_backup_*) to `dest`, written to a temporary name and renamed.
