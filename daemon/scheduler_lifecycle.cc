@@ -67,6 +67,9 @@ void Scheduler::RecoverInterrupted() {
     run.reason = "mlcrond stopped while it ran (pid " + std::to_string(run.pid) + ")";
     if (killed > 0) run.reason += "; killed " + std::to_string(killed) + " leftover processes";
     run.ended = clock_->Now();
+    if (run.log_path.empty()) {
+      run.log_path = config_->log_dir + "/" + run.job + "/" + std::to_string(run.id) + ".log";
+    }
     if (Status s = store_->FinishRun(run); !s.ok()) spdlog::error("crash recovery: {}", s.message());
     spdlog::warn("job {} run {}: {}", run.job, run.id, run.reason);
   }

@@ -1,0 +1,17 @@
+// Registration of each `mlcron` command group with CLI11. Each Add* function adds its
+// subcommands to `app`; their callbacks store the process exit code in `*exit_code`.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace mlcron {
+
+void AddConfigCommands(CLI::App& app, int* exit_code);   // validate, next, cron
+void AddRunCommand(CLI::App& app, int* exit_code);       // run
+void AddControlCommands(CLI::App& app, int* exit_code);  // pause, resume, kill, status
+void AddHistoryCommands(CLI::App& app, int* exit_code);  // history, logs, backup
+void AddJobCommand(CLI::App& app, int* exit_code);       // job <kind> (what mlcrond spawns)
+
+}  // namespace mlcron
