@@ -129,7 +129,16 @@ TEST(BoostProcessLauncher, MissingExecutableIsAnErrorAndLeavesNothingToReap) {
   EXPECT_EQ(spawned.message(),
             "cannot start \"/bin/true\": working directory \"/no/such/dir\": No such file or "
             "directory");
+
+  // A failure inside the forked child (before exec) travels back through Boost's error
+  // pipe; that child, too, is reaped by Spawn itself.
+  spec.cwd.clear();
+  spec.output_fd = 1000;  // not open
+  spawned = launcher->Spawn(spec);
+  ASSERT_FALSE(spawned.ok());
+  EXPECT_EQ(spawned.message(), "cannot start \"/bin/true\": Bad file descriptor");
   EXPECT_TRUE(ReapExited().empty());
+  EXPECT_TRUE(ZombieChildren().empty());
 }
 
 TEST(BoostProcessLauncher, ChildGetsGroupCleanSignalsClosedFdsAndLimits) {
