@@ -225,7 +225,13 @@ void ReadSchedule(MapReader& map, TierConfig* tier, ErrorSink* errors) {
     }
     Result<Schedule> s = Schedule::ParseAt(*time, *day_list);
     if (!s.ok()) {
-      errors->Add(days->pos, days->path + ": " + s.message());
+      // The path already names the field; drop the schedule's own `days "...": ` prefix.
+      std::string_view message = s.message();
+      const std::string own_prefix = "days " + Quote(*day_list) + ": ";
+      if (message.substr(0, own_prefix.size()) == own_prefix) {
+        message.remove_prefix(own_prefix.size());
+      }
+      errors->Add(days->pos, days->path + ": " + std::string(message));
       return;
     }
     tier->schedule = std::move(*s);
