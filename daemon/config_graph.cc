@@ -81,17 +81,16 @@ class Resolver {
     if (name.empty()) return;  // missing; the loader reported it
     auto [it, inserted] = names_.emplace(name, named);
     if (!inserted) {
-      Problem(pos, path + ".name: " + Quote(name) + " is already used by " +
-                       PathOf(it->second) + " (names of tiers and jobs must be unique)");
+      Problem(pos, path + ".name: " + Quote(name) + " is already used by " + PathOf(it->second) +
+                       " (names of tiers and jobs must be unique)");
     }
   }
 
   void OrderTiers() {
     out_.tier_order.resize(in_.tiers.size());
     for (size_t t = 0; t < in_.tiers.size(); ++t) out_.tier_order[t] = t;
-    std::stable_sort(out_.tier_order.begin(), out_.tier_order.end(), [&](size_t a, size_t b) {
-      return in_.tiers[a].number < in_.tiers[b].number;
-    });
+    std::stable_sort(out_.tier_order.begin(), out_.tier_order.end(),
+                     [&](size_t a, size_t b) { return in_.tiers[a].number < in_.tiers[b].number; });
   }
 
   const Named* Lookup(const GraphRef& ref, const std::string& path) {
@@ -118,9 +117,8 @@ class Resolver {
       if (!n) continue;
       const size_t u = n->is_tier ? n->index : in_.jobs[n->index].tier;
       if (!(in_.tiers[u].number < tier.number)) {
-        Problem(ref.pos, path + ": " + Quote(ref.name) + " is " +
-                             (n->is_tier ? "" : "a job of ") + TierLabel(u) +
-                             ", not lower than " + TierLabel(t));
+        Problem(ref.pos, path + ": " + Quote(ref.name) + " is " + (n->is_tier ? "" : "a job of ") +
+                             TierLabel(u) + ", not lower than " + TierLabel(t));
         continue;
       }
       if (n->is_tier) {

@@ -132,12 +132,12 @@ void Validate(const YAML::Node& root, Config* c, ErrorSink* errors) {
   }
   MapReader top(root, "", PosOf(root), errors);
   ReadTimezone(top, c, errors);
-  c->state_dir = ReadPath(top, "state_dir", errors, c->base_dir)
-                     .value_or(ResolvePath(c->base_dir, "state"));
-  c->log_dir = ReadPath(top, "log_dir", errors, c->base_dir)
-                   .value_or(ResolvePath(c->state_dir, "logs"));
-  c->data_path = ReadPath(top, "data", errors, c->base_dir)
-                     .value_or(ResolvePath(c->state_dir, "data.db"));
+  c->state_dir =
+      ReadPath(top, "state_dir", errors, c->base_dir).value_or(ResolvePath(c->base_dir, "state"));
+  c->log_dir =
+      ReadPath(top, "log_dir", errors, c->base_dir).value_or(ResolvePath(c->state_dir, "logs"));
+  c->data_path =
+      ReadPath(top, "data", errors, c->base_dir).value_or(ResolvePath(c->state_dir, "data.db"));
   if (auto v = top.Int("max_parallel", 1, 4096)) c->max_parallel = static_cast<int>(*v);
   if (const Field* f = top.Find("history_keep")) {
     if (auto v = ReadDuration(*f, errors)) {
@@ -177,8 +177,7 @@ LoadResult LoadConfigText(std::string_view text, const std::string& path) {
   ErrorSink errors(config->path);
   if (text.size() > kMaxConfigBytes) {
     return FileError(config->path, "the config is " + std::to_string(text.size()) +
-                                       " bytes; the limit is " +
-                                       std::to_string(kMaxConfigBytes));
+                                       " bytes; the limit is " + std::to_string(kMaxConfigBytes));
   }
   try {
     if (std::optional<YAML::Node> root = ParseYamlDocument(text, &errors)) {

@@ -124,8 +124,9 @@ JobConfig ReadJob(const Field& f, const JobDefaults& defaults, const std::string
       if (job.argv.empty()) {
         errors->Add(argv->pos, argv->path + ": must not be empty");
       } else if (job.shell && job.argv.size() != 1) {
-        errors->Add(argv->pos, argv->path + ": with shell: true, argv must be one string (the "
-                                            "script for /bin/sh -c), got " +
+        errors->Add(argv->pos, argv->path +
+                                   ": with shell: true, argv must be one string (the "
+                                   "script for /bin/sh -c), got " +
                                    std::to_string(job.argv.size()));
       }
     }
@@ -137,7 +138,19 @@ JobConfig ReadJob(const Field& f, const JobDefaults& defaults, const std::string
       errors->Add(shell->key_pos, shell->path + ": only kind command takes shell, not " + job.kind);
     }
   }
-  if (auto v = map.StringMap("env")) job.env = std::move(*v);
+  if (auto v = map.StringMap("env")) {
+    job.env = std::move(*v);
+    // A name with "=" (or empty) would corrupt the child's environment block.
+    const Field* ef = map.Find("env");
+    for (auto it = ef->value.begin(); it != ef->value.end(); ++it) {
+      const std::string& key = it->first.Scalar();
+      if (key.empty() || key.find_first_of("=") != std::string::npos ||
+          key.find('\0') != std::string::npos) {
+        errors->Add(PosOf(it->first),
+                    ef->path + ": " + Quote(key) + " is not a valid environment variable name");
+      }
+    }
+  }
   if (auto v = map.String("cwd")) {
     if (v->empty()) {
       errors->Add(map.Find("cwd")->pos, JoinPath(f.path, "cwd") + ": must not be empty");
@@ -275,9 +288,13 @@ ParsedTiers ReadTiers(const Field& tiers_field, const JobDefaults& defaults,
     const size_t t = out.tiers.size();
     // Schedule has no empty state; a tier whose schedule is bad keeps a placeholder, and the
     // loader discards the whole result anyway.
-    TierConfig& tier = out.tiers.emplace_back(TierConfig{
-        .tier = 0, .name = {}, .schedule = Schedule::Every(std::chrono::hours(24)).value(),
-        .after = {}, .jobs = {}, .pos = {}});
+    TierConfig& tier = out.tiers.emplace_back(
+        TierConfig{.tier = 0,
+                   .name = {},
+                   .schedule = Schedule::Every(std::chrono::hours(24)).value(),
+                   .after = {},
+                   .jobs = {},
+                   .pos = {}});
     GraphTier& gt = out.graph.tiers.emplace_back();
     gt.path = tf.path;
     tier.pos = tf.pos;

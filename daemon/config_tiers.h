@@ -21,8 +21,8 @@ struct ParsedTiers {
 // against `base_dir`. Tiers or jobs with errors are still returned (as far as they could be
 // read) so the graph can be checked too; the caller discards the result if `errors` is not
 // empty.
-ParsedTiers ReadTiers(const Field& tiers, const JobDefaults& defaults,
-                      const std::string& base_dir, ErrorSink* errors);
+ParsedTiers ReadTiers(const Field& tiers, const JobDefaults& defaults, const std::string& base_dir,
+                      ErrorSink* errors);
 
 // Reads the settings a job inherits from `defaults:` (timeout, retries, ...) that `map` sets,
 // over the values already in `settings`.

@@ -61,7 +61,8 @@ std::optional<YAML::Node> ParseYamlDocument(std::string_view text, ErrorSink* er
   try {
     docs = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
-    const SourcePos pos = e.mark.is_null() ? SourcePos{} : SourcePos{e.mark.line + 1, e.mark.column + 1};
+    const SourcePos pos =
+        e.mark.is_null() ? SourcePos{} : SourcePos{e.mark.line + 1, e.mark.column + 1};
     errors->Add(pos, "invalid YAML: " + e.msg);
     return std::nullopt;
   }
@@ -109,9 +110,9 @@ std::optional<std::int64_t> ReadInt(const Field& f, std::int64_t min, std::int64
     return std::nullopt;
   }
   if (v < min || v > max) {
-    std::string range = max == INT64_MAX ? "must be >= " + std::to_string(min)
-                                         : "must be in " + std::to_string(min) + ".." +
-                                               std::to_string(max);
+    std::string range = max == INT64_MAX
+                            ? "must be >= " + std::to_string(min)
+                            : "must be in " + std::to_string(min) + ".." + std::to_string(max);
     errors->Add(f.pos, f.path + ": " + std::to_string(v) + " is out of range; " + range);
     return std::nullopt;
   }
@@ -192,8 +193,7 @@ std::optional<std::vector<std::string>> ReadStringList(const Field& f, ErrorSink
   return out;
 }
 
-std::optional<std::map<std::string, std::string>> ReadStringMap(const Field& f,
-                                                                ErrorSink* errors) {
+std::optional<std::map<std::string, std::string>> ReadStringMap(const Field& f, ErrorSink* errors) {
   if (!f.value.IsMap()) {
     errors->Add(f.pos, f.path + ": expected a map of strings, got " + Describe(f.value));
     return std::nullopt;
@@ -222,8 +222,8 @@ std::optional<size_t> ReadChoice(const Field& f, const std::vector<std::string>&
   }
   std::string list;
   for (const std::string& c : choices) list += (list.empty() ? "" : ", ") + c;
-  errors->Add(f.pos, f.path + ": " + Quote(*s) + " is not one of " + list +
-                         DidYouMean(*s, choices));
+  errors->Add(f.pos,
+              f.path + ": " + Quote(*s) + " is not one of " + list + DidYouMean(*s, choices));
   return std::nullopt;
 }
 
@@ -243,16 +243,15 @@ bool ExpectMap(const Field& f, ErrorSink* errors) {
   return false;
 }
 
-MapReader::MapReader(const YAML::Node& node, std::string path, SourcePos pos,
-                     ErrorSink* errors)
+MapReader::MapReader(const YAML::Node& node, std::string path, SourcePos pos, ErrorSink* errors)
     : path_(std::move(path)), pos_(pos), errors_(errors) {
   entries_.reserve(node.size());
   index_.reserve(node.size());
   for (auto it = node.begin(); it != node.end(); ++it) {
     const SourcePos key_pos = PosOf(it->first);
     if (!it->first.IsScalar()) {
-      errors_->Add(key_pos, MessagePrefix(path_) + "a key must be a string, got " +
-                                Describe(it->first));
+      errors_->Add(key_pos,
+                   MessagePrefix(path_) + "a key must be a string, got " + Describe(it->first));
       continue;
     }
     const std::string& key = it->first.Scalar();

@@ -51,7 +51,7 @@ std::optional<YAML::Node> ParseYamlDocument(std::string_view text, ErrorSink* er
 
 // A value found in a map, with the path and position used in messages about it.
 struct Field {
-  std::string path;   // "tiers[0].jobs[1].timeout"
+  std::string path;  // "tiers[0].jobs[1].timeout"
   YAML::Node value;
   SourcePos key_pos;
   SourcePos pos;  // of the value; of the key when the value is null (yaml-cpp has no mark)
@@ -68,8 +68,7 @@ std::optional<std::uint64_t> ReadSize(const Field& f, ErrorSink* errors);
 std::optional<std::vector<std::string>> ReadStringList(const Field& f, ErrorSink* errors);
 // Elements of a list with their own paths ("after[2]") and positions.
 std::optional<std::vector<Field>> ReadList(const Field& f, ErrorSink* errors);
-std::optional<std::map<std::string, std::string>> ReadStringMap(const Field& f,
-                                                                ErrorSink* errors);
+std::optional<std::map<std::string, std::string>> ReadStringMap(const Field& f, ErrorSink* errors);
 // Index into `choices` of the value, or an error listing them with a suggestion.
 std::optional<size_t> ReadChoice(const Field& f, const std::vector<std::string>& choices,
                                  ErrorSink* errors);

@@ -47,9 +47,9 @@ TEST(ConfigGraph, SortsTiersAndExpandsTierAfter) {
   GraphBuilder b;
   const size_t signals = b.Tier(5, "signals", {"features"});
   const size_t features = b.Tier(4, "features");
-  b.Job(signals, "predict");          // 0
-  b.Job(features, "aggregate");       // 1
-  b.Job(features, "aggregate2");      // 2
+  b.Job(signals, "predict");      // 0
+  b.Job(features, "aggregate");   // 1
+  b.Job(features, "aggregate2");  // 2
   ResolvedGraph g = b.Resolve();
   EXPECT_THAT(Messages(g), IsEmpty());
   EXPECT_THAT(g.tier_order, ElementsAre(features, signals));
@@ -61,9 +61,9 @@ TEST(ConfigGraph, SortsTiersAndExpandsTierAfter) {
 TEST(ConfigGraph, TopologicalOrderIsStableByFileOrder) {
   GraphBuilder b;
   const size_t t = b.Tier(1, "t");
-  b.Job(t, "publish", {"predict"});  // 0
-  b.Job(t, "other");                 // 1
-  b.Job(t, "predict");               // 2
+  b.Job(t, "publish", {"predict"});            // 0
+  b.Job(t, "other");                           // 1
+  b.Job(t, "predict");                         // 2
   b.Job(t, "report", {"publish", "predict"});  // 3
   ResolvedGraph g = b.Resolve();
   EXPECT_THAT(Messages(g), IsEmpty());
@@ -76,9 +76,9 @@ TEST(ConfigGraph, MergesTierAndJobAfter) {
   const size_t t1 = b.Tier(1, "one");
   const size_t t2 = b.Tier(2, "two", {"x"});
   const size_t t3 = b.Tier(3, "three", {"one"});
-  b.Job(t1, "x");                    // 0
-  b.Job(t1, "y");                    // 1
-  b.Job(t2, "z");                    // 2
+  b.Job(t1, "x");                     // 0
+  b.Job(t1, "y");                     // 1
+  b.Job(t2, "z");                     // 2
   b.Job(t3, "w", {"two", "x", "x"});  // 3
   ResolvedGraph g = b.Resolve();
   EXPECT_THAT(Messages(g), IsEmpty());
@@ -124,9 +124,9 @@ TEST(ConfigGraph, LargeGraphIsFast) {
   // 100 tiers of 100 jobs, each tier after the previous one, each job after its neighbour.
   GraphBuilder b;
   for (int t = 0; t < 100; ++t) {
-    const size_t tier = b.Tier(t, "t" + std::to_string(t),
-                               t ? std::vector<std::string>{"t" + std::to_string(t - 1)}
-                                 : std::vector<std::string>{});
+    const size_t tier = b.Tier(
+        t, "t" + std::to_string(t),
+        t ? std::vector<std::string>{"t" + std::to_string(t - 1)} : std::vector<std::string>{});
     for (int j = 0; j < 100; ++j) {
       std::vector<std::string> after;
       if (j) after.push_back("j" + std::to_string(t) + "_" + std::to_string(j - 1));

@@ -1,8 +1,9 @@
 // One test per kind of broken config: each asserts the exact message and its line:col.
+#include "daemon/config_loader.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "daemon/config_loader.h"
 #include "tests/daemon/config_test_util.h"
 
 namespace mlcron {
@@ -42,7 +43,8 @@ TEST(ConfigLoaderErrors, UnknownTierKeyWithSuggestion) {
 }
 
 TEST(ConfigLoaderErrors, UnknownJobKey) {
-  EXPECT_THAT(Errors(R"(tiers:
+  EXPECT_THAT(
+      Errors(R"(tiers:
   - tier: 1
     name: t
     every: 1m
@@ -51,7 +53,7 @@ TEST(ConfigLoaderErrors, UnknownJobKey) {
         argv: [x]
         retires: 3
 )"),
-              ElementsAre("8:9: tiers[0].jobs[0]: unknown key \"retires\"; did you mean \"retries\"?"));
+      ElementsAre("8:9: tiers[0].jobs[0]: unknown key \"retires\"; did you mean \"retries\"?"));
 }
 
 TEST(ConfigLoaderErrors, KeyOfAnotherKind) {
@@ -142,14 +144,15 @@ TEST(ConfigLoaderErrors, NeverFiringCron) {
 }
 
 TEST(ConfigLoaderErrors, BadDays) {
-  EXPECT_THAT(Errors(R"(tiers:
+  EXPECT_THAT(
+      Errors(R"(tiers:
   - tier: 1
     name: t
     at: "09:50"
     days: funday
     jobs: [{name: a, argv: [x]}]
 )"),
-              ElementsAre("5:11: tiers[0].days: \"funday\" is not a day name (sun-sat) or number 0-7"));
+      ElementsAre("5:11: tiers[0].days: \"funday\" is not a day name (sun-sat) or number 0-7"));
 }
 
 TEST(ConfigLoaderErrors, BothAtAndSchedule) {
@@ -173,112 +176,6 @@ TEST(ConfigLoaderErrors, DaysWithoutAt) {
     jobs: [{name: a, argv: [x]}]
 )"),
               ElementsAre("5:5: tiers[0].days: only allowed with at"));
-}
-
-TEST(ConfigLoaderErrors, DuplicateJobName) {
-  EXPECT_THAT(Errors(R"(tiers:
-  - tier: 1
-    name: t
-    every: 1m
-    jobs: [{name: a, argv: [x]}]
-  - tier: 2
-    name: u
-    every: 1m
-    jobs: [{name: a, argv: [x]}]
-)"),
-              ElementsAre("9:19: tiers[1].jobs[0].name: \"a\" is already used by tiers[0].jobs[0] "
-                          "(names of tiers and jobs must be unique)"));
-}
-
-TEST(ConfigLoaderErrors, DuplicateTierNameAndNumber) {
-  EXPECT_THAT(Errors(R"(tiers:
-  - {tier: 4, name: t, every: 1m, jobs: [{name: a, argv: [x]}]}
-  - {tier: 4, name: t, every: 1m, jobs: [{name: b, argv: [x]}]}
-)"),
-              ElementsAre("3:12: tiers[1].tier: 4 is already the number of tiers[0] (\"t\")",
-                          "3:21: tiers[1].name: \"t\" is already used by tiers[0] (names of tiers "
-                          "and jobs must be unique)"));
-}
-
-TEST(ConfigLoaderErrors, DuplicateYamlKey) {
-  EXPECT_THAT(Errors(R"(tiers:
-  - tier: 1
-    name: t
-    every: 1m
-    name: u
-    jobs: [{name: a, argv: [x]}]
-)"),
-              ElementsAre("5:5: tiers[0]: duplicate key \"name\" (first at line 3)"));
-}
-
-TEST(ConfigLoaderErrors, UnknownAfterWithSuggestion) {
-  EXPECT_THAT(Errors(R"(tiers:
-  - {tier: 4, name: features, every: 1m, jobs: [{name: a, argv: [x]}]}
-  - {tier: 4.5, name: retrain, every: 1m, jobs: [{name: b, argv: [x]}]}
-  - tier: 5
-    name: signals
-    every: 1m
-    after: [retrian]
-    jobs: [{name: c, argv: [x]}]
-)"),
-              ElementsAre("7:13: tiers[2].after: \"retrian\" names no tier or job; did you mean "
-                          "\"retrain\"?"));
-}
-
-TEST(ConfigLoaderErrors, TierAfterSameOrHigherTier) {
-  EXPECT_THAT(Errors(R"(tiers:
-  - tier: 4.5
-    name: retrain
-    every: 1m
-    after: [signals, retrain, c]
-    jobs: [{name: b, argv: [x]}]
-  - {tier: 5, name: signals, every: 1m, jobs: [{name: c, argv: [x]}]}
-)"),
-              ElementsAre("5:13: tiers[0].after: \"signals\" is tier 5, not lower than tier 4.5",
-                          "5:22: tiers[0].after: \"retrain\" is tier 4.5, not lower than tier 4.5",
-                          "5:31: tiers[0].after: \"c\" is a job of tier 5, not lower than tier "
-                          "4.5"));
-}
-
-TEST(ConfigLoaderErrors, JobAfterHigherTiersJob) {
-  EXPECT_THAT(Errors(R"(tiers:
-  - tier: 4
-    name: features
-    every: 1m
-    jobs:
-      - {name: a, argv: [x], after: [predict]}
-  - {tier: 5, name: signals, every: 1m, jobs: [{name: predict, argv: [x]}]}
-)"),
-              ElementsAre("6:38: tiers[0].jobs[0].after: \"predict\" is a job of tier 5, higher "
-                          "than this job's tier 4"));
-}
-
-TEST(ConfigLoaderErrors, JobAfterItselfAndOwnTier) {
-  EXPECT_THAT(Errors(R"(tiers:
-  - tier: 4
-    name: features
-    every: 1m
-    jobs:
-      - {name: a, argv: [x], after: [a, features]}
-)"),
-              ElementsAre("6:38: tiers[0].jobs[0].after: \"a\" is the job itself",
-                          "6:41: tiers[0].jobs[0].after: \"features\" is this job's own tier; "
-                          "name the jobs it waits for instead"));
-}
-
-TEST(ConfigLoaderErrors, CycleAmongJobsOfOneTier) {
-  EXPECT_THAT(Errors(R"(tiers:
-  - tier: 5
-    name: signals
-    every: 1m
-    jobs:
-      - {name: a, argv: [x], after: [b]}
-      - {name: b, argv: [x], after: [c]}
-      - {name: c, argv: [x], after: [a]}
-      - {name: d, argv: [x]}
-)"),
-              ElementsAre("6:38: tiers[0].jobs[0].after: cycle among jobs of tier \"signals\": "
-                          "a -> b -> c -> a"));
 }
 
 TEST(ConfigLoaderErrors, UnknownTimeZone) {
@@ -395,8 +292,21 @@ TEST(ConfigLoaderErrors, BadName) {
                           "digits, \"_\", \".\" and \"-\")"));
 }
 
+TEST(ConfigLoaderErrors, BadEnvName) {
+  EXPECT_THAT(Errors(R"(tiers:
+  - tier: 1
+    name: t
+    every: 1m
+    jobs:
+      - {name: a, argv: [x], env: {"A=B": c}}
+)"),
+              ElementsAre("6:36: tiers[0].jobs[0].env: \"A=B\" is not a valid environment "
+                          "variable name"));
+}
+
 TEST(ConfigLoaderErrors, CollectsAllErrorsInFileOrder) {
-  EXPECT_THAT(Errors(R"(max_parallel: 0
+  EXPECT_THAT(
+      Errors(R"(max_parallel: 0
 tiers:
   - tier: 1
     name: t
@@ -404,9 +314,9 @@ tiers:
     jobs:
       - {name: a, argv: [x], retries: -1}
 )"),
-              ElementsAre("1:15: max_parallel: 0 is out of range; must be in 1..4096",
-                          "5:12: tiers[0].every: must be greater than zero",
-                          "7:39: tiers[0].jobs[0].retries: -1 is out of range; must be in 0..1000"));
+      ElementsAre("1:15: max_parallel: 0 is out of range; must be in 1..4096",
+                  "5:12: tiers[0].every: must be greater than zero",
+                  "7:39: tiers[0].jobs[0].retries: -1 is out of range; must be in 0..1000"));
 }
 
 }  // namespace

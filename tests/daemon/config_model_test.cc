@@ -133,8 +133,8 @@ TEST(ConfigModel, JobsInheritDefaultsUnlessSet) {
   EXPECT_EQ(aggregate.log_max_bytes, 1u << 20);
   EXPECT_EQ(aggregate.trigger, Trigger::kAllSuccess);
   EXPECT_EQ(aggregate.kind, "features");
-  EXPECT_THAT(aggregate.params, ElementsAre(std::pair<const std::string, std::string>(
-                                    "sql", "features/form.sql")));
+  EXPECT_THAT(aggregate.params,
+              ElementsAre(std::pair<const std::string, std::string>("sql", "features/form.sql")));
 
   const JobConfig& publish = *r.config->FindJob("publish");
   EXPECT_EQ(publish.timeout, std::chrono::minutes(5));
@@ -148,6 +148,21 @@ TEST(ConfigModel, JobsInheritDefaultsUnlessSet) {
   EXPECT_EQ(publish.nice, 10);
   EXPECT_EQ(publish.memory_max_bytes, 2ull << 30);
   EXPECT_EQ(r.config->FindJob("predict")->params.at("input"), "SELECT * FROM upcoming");
+}
+
+TEST(ConfigModel, KindKeysKeptAsWritten) {
+  LoadResult r = mlcron::testing::LoadText(R"(tiers:
+  - tier: 1
+    name: t
+    every: 1h
+    jobs:
+      - {name: load, kind: import, file: in.csv, table: rows, types: {a: int, b: real}}
+)");
+  ASSERT_TRUE(r.ok()) << r.ErrorText();
+  const JobConfig& load = r.config->jobs[0];
+  EXPECT_EQ(load.params.at("file"), "in.csv");
+  EXPECT_EQ(load.params.at("types"), "{a: int, b: real}");
+  EXPECT_TRUE(load.argv.empty());
 }
 
 TEST(ConfigModel, BuiltInDefaults) {
