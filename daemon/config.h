@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "daemon/schedule.h"
@@ -22,6 +23,13 @@ namespace mlcron {
 enum class Overlap { kSkip, kQueue, kReplace };
 enum class Catchup { kNone, kLatest, kAll };
 enum class Trigger { kAllSuccess, kAllDone };
+
+// Lets the name indexes below be searched with a string_view.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using NameIndex = std::unordered_map<std::string, size_t, NameHash, std::equal_to<>>;
 
 struct SourcePos {
   int line = 0;  // 1-based; 0 when unknown
@@ -103,6 +111,11 @@ struct Config {
 
   std::vector<TierConfig> tiers;  // ascending by tier number
   std::vector<JobConfig> jobs;    // tier order, then dependency order within a tier
+
+  // Name -> index into jobs / tiers, filled by the loader. The lookups below fall back to a
+  // scan when these are stale, so a Config built by hand (in tests) needs no index.
+  NameIndex job_index;
+  NameIndex tier_index;
 
   const JobConfig* FindJob(std::string_view name) const;
   const TierConfig* FindTier(std::string_view name) const;

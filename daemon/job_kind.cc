@@ -1,4 +1,4 @@
-#include "jobs/job_kind.h"
+#include "daemon/job_kind.h"
 
 #include <algorithm>
 #include <map>
