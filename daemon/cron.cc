@@ -99,6 +99,7 @@ Status ParseField(std::string_view text, const FieldSpec& spec, std::vector<bool
     int high = spec.max;
     if (range != "*") {
       const size_t dash = range.find('-');
+      if (dash == 0 || dash + 1 == range.size()) return BadValue(item, spec);
       Status s = ParseValue(range.substr(0, dash), spec, &low);
       if (!s.ok()) return s;
       if (dash != std::string_view::npos) {

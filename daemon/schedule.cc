@@ -24,7 +24,7 @@ using std::chrono::seconds;
 // PrevAtOrBefore looks back at most this far (the header's "5 years").
 constexpr seconds kLookBack{(5 * 365 + 2) * 86400};
 // Periods that begin before this are the tzdb's "since the beginning of time" sentinel; there
-// is no earlier period whose offset we could ask for.
+// is no earlier period whose offset we could ask for. Schedules never fire before it.
 constexpr Instant kFarPast{seconds(-5364662400)};  // 1800-01-01Z
 
 date::local_seconds ToLocal(Instant t, seconds offset) {
@@ -175,6 +175,7 @@ Schedule::Kind Schedule::kind() const { return impl_->kind; }
 std::string Schedule::ToString() const { return impl_->text; }
 
 std::optional<Instant> Schedule::NextAfter(Instant after, const date::time_zone* tz) const {
+  after = std::max(after, kFarPast);  // keeps the arithmetic below far from overflow
   if (impl_->kind != Kind::kEvery) return NextLocal(impl_->pattern, after, tz);
   const std::int64_t step = impl_->interval.count();
   const std::int64_t a = after.time_since_epoch().count();
@@ -185,6 +186,8 @@ std::optional<Instant> Schedule::NextAfter(Instant after, const date::time_zone*
 }
 
 std::optional<Instant> Schedule::PrevAtOrBefore(Instant t, const date::time_zone* tz) const {
+  if (t < kFarPast) return std::nullopt;
+  t = std::min(t, kScheduleHorizon);  // nothing fires later, and t - window cannot overflow
   const Instant limit = t - kLookBack;
   if (impl_->kind == Kind::kEvery) {
     const std::int64_t step = impl_->interval.count();
