@@ -420,8 +420,11 @@ void Scheduler::RecordSkip(const std::string& job, Instant scheduled, const std:
 void Scheduler::Pump() {
   Compact();
   const auto now = clock_->Now();
-  CreateDueOccurrences(now);
   EnforceTimeouts(now);
+  // Settle waits whose deadline (the job's next occurrence) has come before that next
+  // occurrence is created, so the stale one is skipped, not the new one.
+  EvaluateWaiting(now);
+  CreateDueOccurrences(now);
   EvaluateWaiting(now);
   StartReady(now);
   Compact();
@@ -451,9 +454,13 @@ std::optional<Scheduler::TimePoint> Scheduler::NextDeadline() const {
       consider(occ->term_at);
       consider(occ->kill_at);
     } else {
-      if (occ->not_before > clock_->Now()) consider(occ->not_before);
-      consider(occ->deadline);
-      consider(occ->lock_retry_at);
+      // Only future instants: a waiting occurrence that is ready but held by max_parallel
+      // keeps a past deadline, and arming the timer for it would spin.
+      const auto now = clock_->Now();
+      for (auto t : {std::optional<TimePoint>(occ->not_before), occ->deadline,
+                     occ->lock_retry_at}) {
+        if (t && *t > now) consider(t);
+      }
     }
   }
   return best;
