@@ -56,7 +56,11 @@ class Daemon {
     }
     auto control = ControlServer::Listen(
         io_, config_->state_dir + "/control.sock",
-        [this](const nlohmann::json& request) { return HandleControl(*scheduler_, request); });
+        [this](const nlohmann::json& request) {
+          auto reply = HandleControl(*scheduler_, request);
+          loop_.Kick();  // a queued run or a kill must act now, not at the next timer
+          return reply;
+        });
     if (!control.ok()) {
       spdlog::error("{}", control.message());
       return 1;
