@@ -45,4 +45,20 @@ Result<std::vector<std::string>> ExpandArgv(const std::vector<std::string>& argv
   return out;
 }
 
+const std::vector<std::string>& KnownPlaceholders() {
+  static const std::vector<std::string> kNames = {"date",   "time", "scheduled",
+                                                  "run_id", "job",  "status"};
+  return kNames;
+}
+
+Status CheckPlaceholders(const std::vector<std::string>& argv) {
+  ArgvVars vars;
+  for (const auto& name : KnownPlaceholders()) vars[name] = "";
+  auto expanded = ExpandArgv(argv, vars);
+  if (expanded.ok()) return Status::Ok();
+  std::string known;
+  for (const auto& name : KnownPlaceholders()) known += (known.empty() ? "{" : ", {") + name + "}";
+  return Status::Error(expanded.message() + " (known: " + known + ")");
+}
+
 }  // namespace mlcron

@@ -16,4 +16,10 @@ using ArgvVars = std::map<std::string, std::string>;
 Result<std::vector<std::string>> ExpandArgv(const std::vector<std::string>& argv,
                                             const ArgvVars& vars);
 
+// The placeholders a job's argv and on_failure may use.
+const std::vector<std::string>& KnownPlaceholders();
+// Checks at load time that `argv` uses only known placeholders and closes every brace, so
+// a typo such as {dat} fails `mlcron validate`, not the run.
+Status CheckPlaceholders(const std::vector<std::string>& argv);
+
 }  // namespace mlcron

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "daemon/argv_expand.h"
 #include "daemon/job_kind.h"
 #include "daemon/schedule.h"
 #include "daemon/suggest.h"
@@ -121,6 +122,9 @@ JobConfig ReadJob(const Field& f, const JobDefaults& defaults, const std::string
       errors->Add(f.pos, f.path + ": missing required key \"argv\" (kind command runs it)");
     } else if (auto list = ReadStringList(*argv, errors)) {
       job.argv = std::move(*list);
+      if (Status s = CheckPlaceholders(job.argv); !s.ok()) {
+        errors->Add(argv->pos, argv->path + ": " + s.message());
+      }
       if (job.argv.empty()) {
         errors->Add(argv->pos, argv->path + ": must not be empty");
       } else if (job.shell && job.argv.size() != 1) {
@@ -176,6 +180,9 @@ JobConfig ReadJob(const Field& f, const JobDefaults& defaults, const std::string
   if (const Field* of = map.Find("on_failure")) {
     if (auto list = ReadStringList(*of, errors)) {
       if (list->empty()) errors->Add(of->pos, of->path + ": must not be empty");
+      if (Status s = CheckPlaceholders(*list); !s.ok()) {
+        errors->Add(of->pos, of->path + ": " + s.message());
+      }
       job.on_failure = std::move(*list);
     }
   }

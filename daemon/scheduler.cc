@@ -77,7 +77,10 @@ void Scheduler::AddOccurrence(std::unique_ptr<Occurrence> occ) {
   const JobConfig& job = occ->job_config();
   std::vector<Occurrence*> same;
   for (auto& other : occurrences_) {
-    if (other->job == occ->job) same.push_back(other.get());
+    // Missed occurrences caught up at start run one after another, oldest first (StartReady
+    // runs one occurrence of a job at a time); the overlap policy is for live ones.
+    const bool both_catchup = occ->trigger == "catchup" && other && other->trigger == "catchup";
+    if (other && other->job == occ->job && !both_catchup) same.push_back(other.get());
   }
   if (!same.empty()) {
     const std::string when = FormatInstant(occ->scheduled, config_->tz);
@@ -389,7 +392,7 @@ std::chrono::seconds Scheduler::RetryDelay(const JobConfig& job, int failed_atte
 }
 
 void Scheduler::Settle(Occurrence& occ, RunStatus status, const std::string& reason) {
-  RecordSkip(occ.job, occ.scheduled, occ.trigger, status, reason);
+  RecordSkip(occ.job, occ.scheduled, occ.trigger, status, reason, occ.attempt);
   NoteBatchResult(occ, status);
   for (auto& o : occurrences_) {
     if (o.get() == &occ) o.reset();
@@ -397,9 +400,10 @@ void Scheduler::Settle(Occurrence& occ, RunStatus status, const std::string& rea
 }
 
 void Scheduler::RecordSkip(const std::string& job, Instant scheduled, const std::string& trigger,
-                           RunStatus status, const std::string& reason) {
+                           RunStatus status, const std::string& reason, int attempt) {
   RunRecord run;
   run.job = job;
+  run.attempt = attempt;
   run.scheduled = scheduled;
   run.trigger = trigger;
   run.status = status;

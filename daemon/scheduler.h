@@ -110,7 +110,7 @@ class Scheduler {
   bool StartOne(Occurrence& occ, TimePoint now);
   void Settle(Occurrence& occ, RunStatus status, const std::string& reason);
   void RecordSkip(const std::string& job, Instant scheduled, const std::string& trigger,
-                  RunStatus status, const std::string& reason);
+                  RunStatus status, const std::string& reason, int attempt = 1);
   void MaybeRetry(Occurrence& occ, TimePoint now);
   void Prune(TimePoint now);
   void Compact();  // drops settled (null) occurrences; never called mid-iteration

@@ -52,6 +52,14 @@ void Scheduler::RecoverInterrupted() {
   }
   const std::string boot_id = ReadBootId();
   for (RunRecord run : *left) {
+    // A `mlcron run` in another process holds the job's lock while its run is live: that
+    // row is not a crash leftover.
+    if (!locks_->TryLock(run.job)) {
+      spdlog::info("job {} run {} is live in another process (its lock is held); left alone",
+                   run.job, run.id);
+      continue;
+    }
+    locks_->Unlock(run.job);
     // Only touch the recorded process if it is provably the same one: same boot, same pid
     // start time. A reused pid belongs to someone else.
     int killed = 0;
@@ -272,7 +280,13 @@ void Scheduler::BeginShutdown() {
   for (auto& occ : occurrences_) {
     if (!occ) continue;
     if (!occ->running) {
-      // Not started: nothing recorded, so the next start's catch-up still sees it.
+      if (occ->attempt > 1) {
+        // A retry waiting out its delay: its earlier attempt is recorded as failed, so
+        // record this one as interrupted for the next start to retry once.
+        RecordSkip(occ->job, occ->scheduled, occ->trigger, RunStatus::kInterrupted,
+                   "mlcrond shut down before this retry started", occ->attempt);
+      }
+      // Otherwise not started and not recorded: the next start's catch-up still sees it.
       occ.reset();
       continue;
     }

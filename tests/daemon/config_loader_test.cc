@@ -86,6 +86,21 @@ TEST(ConfigLoaderErrors, WrongTypeList) {
                           "\"/bin/true\""));
 }
 
+TEST(ConfigLoaderErrors, UnknownPlaceholderInArgvAndOnFailure) {
+  EXPECT_THAT(
+      Errors(R"(tiers:
+  - tier: 1
+    name: t
+    every: 1m
+    jobs:
+      - {name: a, argv: [x, "{dat}"], on_failure: [y, "{job"]}
+)"),
+      ElementsAre("6:25: tiers[0].jobs[0].argv: unknown placeholder {dat} in \"{dat}\" (known: "
+                  "{date}, {time}, {scheduled}, {run_id}, {job}, {status})",
+                  "6:51: tiers[0].jobs[0].on_failure: unclosed \"{\" in \"{job\" (known: "
+                  "{date}, {time}, {scheduled}, {run_id}, {job}, {status})"));
+}
+
 TEST(ConfigLoaderErrors, BadDuration) {
   EXPECT_THAT(Errors(R"(defaults: {retry_delay: 5 minutes}
 tiers:
