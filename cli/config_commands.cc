@@ -7,6 +7,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "cli/cron_command.h"
+#include "daemon/config_graph.h"
 #include "daemon/time_format.h"
 
 namespace mlcron {
@@ -18,6 +19,12 @@ struct NextArgs {
   int count = 10;
   bool json = false;
 };
+
+// 4 stays 4 in JSON, not 4.0; 4.5 stays 4.5.
+nlohmann::json TierJson(double tier) {
+  const auto whole = static_cast<long long>(tier);
+  return static_cast<double>(whole) == tier ? nlohmann::json(whole) : nlohmann::json(tier);
+}
 
 int RunNext(const NextArgs& args) {
   auto config = LoadConfigOrPrint(args.config);
@@ -52,11 +59,12 @@ int RunNext(const NextArgs& args) {
     for (size_t j : tier.jobs) jobs.push_back(config->jobs[j].name);
     const std::string at = FormatInstant(*next[best], config->tz);
     if (args.json) {
-      out.push_back({{"at", at}, {"tier", tier.tier}, {"name", tier.name}, {"jobs", jobs}});
+      out.push_back({{"at", at}, {"tier", TierJson(tier.tier)}, {"name", tier.name},
+                     {"jobs", jobs}});
     } else {
       std::string joined;
       for (const auto& j : jobs) joined += (joined.empty() ? "" : ",") + j;
-      std::cout << at << "  tier " << tier.tier << " " << tier.name << "  " << joined << "\n";
+      std::cout << at << "  tier " << FormatTierNumber(tier.tier) << " " << tier.name << "  " << joined << "\n";
     }
     next[best] = tier.schedule.NextAfter(*next[best], config->tz);
   }

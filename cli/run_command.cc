@@ -114,7 +114,7 @@ int Run(const RunArgs& args) {
       return kExitUsage;
     }
     at = *parsed;
-    if (jobs.size() != 1 || args.all) {
+    if (args.all || !config->FindJob(args.target)) {
       std::cerr << "mlcron run: --at runs one job's past occurrence; name a job\n";
       return kExitUsage;
     }

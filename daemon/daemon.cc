@@ -130,25 +130,31 @@ class Daemon {
 
   void Reload() {
     notifier_.Reloading();
+    std::string outcome;
     LoadResult loaded = LoadConfigFile(config_->path);
     if (!loaded.ok()) {
       for (const auto& e : loaded.errors) spdlog::error("{}", e.ToString());
-      spdlog::error("reload failed: {} errors; the running config stays in force",
-                    loaded.errors.size());
+      outcome = "reload failed: " + std::to_string(loaded.errors.size()) +
+                " errors; the running config stays in force";
+      spdlog::error("{}", outcome);
     } else if (loaded.config->sha256 == config_->sha256) {
-      spdlog::info("reload: config unchanged");
-    } else if (Status s = WriteSnapshot(*loaded.config); !s.ok()) {
-      spdlog::error("reload failed: cannot snapshot the config: {}; the running config stays",
-                    s.message());
+      outcome = "reload: config unchanged";
+      spdlog::info("{}", outcome);
     } else if (loaded.config->state_dir != config_->state_dir) {
+      outcome = "reload failed: state_dir changed; restart mlcrond to move it";
       spdlog::error("reload failed: state_dir changed ({} -> {}); restart mlcrond to move it",
                     config_->state_dir, loaded.config->state_dir);
+    } else if (Status s = WriteSnapshot(*loaded.config); !s.ok()) {
+      outcome = "reload failed: cannot snapshot the config; the running config stays";
+      spdlog::error("reload failed: cannot snapshot the config: {}; the running config stays",
+                    s.message());
     } else {
       config_ = loaded.config;
       for (const auto& change : scheduler_->Reload(config_)) spdlog::info("reload: {}", change);
+      outcome = "reloaded: scheduling " + std::to_string(config_->jobs.size()) + " jobs";
       LogNext();
     }
-    notifier_.Ready("scheduling " + std::to_string(config_->jobs.size()) + " jobs");
+    notifier_.Ready(outcome);
   }
 
   void OnClockJump() {

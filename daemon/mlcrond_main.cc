@@ -9,7 +9,8 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", options.config_path, "config file")->required();
   app.add_flag("--run-now", options.run_now, "run every tier once at start, in dependency order");
   app.add_option("--log-level", options.log.level, "trace|debug|info|warn|error")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--log-file", options.log.file, "also log to this size-rotated file");
   app.set_version_flag("--version", MLCRON_VERSION);
   try {
