@@ -434,6 +434,20 @@ void Scheduler::Pump() {
   Compact();
 }
 
+void Scheduler::PruneSnapshots(TimePoint now) {
+  // Snapshots older than history_keep belong only to pruned runs; the live config's stays.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = fs::path(config_->state_dir) / "configs";
+  const auto cutoff = now - config_->history_keep;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().stem() == config_->sha256) continue;
+    std::error_code time_ec;
+    const auto mtime = std::chrono::file_clock::to_sys(it->last_write_time(time_ec));
+    if (!time_ec && mtime < cutoff) fs::remove(it->path(), time_ec);
+  }
+}
+
 void Scheduler::Compact() {
   std::erase_if(occurrences_, [](const auto& o) { return o == nullptr; });
 }
@@ -482,7 +496,9 @@ void Scheduler::Prune(TimePoint now) {
   for (const auto& path : *paths) {
     std::error_code ec;
     std::filesystem::remove(path, ec);
+    std::filesystem::remove(path + ".on_failure", ec);
   }
+  PruneSnapshots(now);
   if (!paths->empty()) {
     spdlog::info("history: pruned {} runs older than {}", paths->size(),
                  FormatDuration(config_->history_keep));

@@ -113,6 +113,7 @@ class Scheduler {
                   RunStatus status, const std::string& reason, int attempt = 1);
   void MaybeRetry(Occurrence& occ, TimePoint now);
   void Prune(TimePoint now);
+  void PruneSnapshots(TimePoint now);
   void Compact();  // drops settled (null) occurrences; never called mid-iteration
   void NoteBatchResult(const Occurrence& occ, RunStatus status);
   void RecoverInterrupted();
