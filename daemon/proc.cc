@@ -1,7 +1,5 @@
 #include "daemon/proc.h"
 
-#include "daemon/sha256.h"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -144,19 +142,11 @@ std::vector<pid_t> FindProcessesWithEnv(const std::string& name, const std::stri
 }
 
 int KillRunProcesses(pid_t pgid, std::int64_t run_id) {
-  return KillMarkedProcesses(pgid, kRunIdEnv, std::to_string(run_id));
-}
-
-std::string RunMarker(const std::string& state_dir, std::int64_t run_id) {
-  return Sha256Hex(state_dir).substr(0, 12) + "-" + std::to_string(run_id);
-}
-
-int KillMarkedProcesses(pid_t pgid, const std::string& name, const std::string& value) {
   const pid_t self = ::getpid();
   const pid_t own_group = ::getpgrp();
   // Never signal our own group (or "every process" via pgid <= 1) by mistake.
   const bool group_ok = pgid > 1 && pgid != own_group;
-  const std::string entry = name + "=" + value;
+  const std::string entry = std::string(kRunIdEnv) + "=" + std::to_string(run_id);
 
   std::set<pid_t> killed;
   // A process not yet killed may fork between our scan and its kill, and the new child

@@ -23,12 +23,5 @@ std::vector<pid_t> FindProcessesWithEnv(const std::string& name, const std::stri
 // SIGKILLs the group `pgid` and every process carrying kRunIdEnv=run_id; returns how many
 // processes were signalled. Used after a job ends or times out, and by crash recovery.
 int KillRunProcesses(pid_t pgid, std::int64_t run_id);
-// Run ids restart in every state directory, so the daemon marks its children with a value
-// unique to its state directory as well (kRunMarkerEnv = RunMarker(state_dir, id)): two
-// daemons of one user never kill each other's processes.
-std::string RunMarker(const std::string& state_dir, std::int64_t run_id);
-// SIGKILLs the group `pgid` (if > 1 and not ours) and every process whose environment holds
-// name=value; returns how many processes were signalled.
-int KillMarkedProcesses(pid_t pgid, const std::string& name, const std::string& value);
 
 }  // namespace mlcron

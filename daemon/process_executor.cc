@@ -70,7 +70,6 @@ Result<SpawnSpec> ProcessExecutor::BuildSpec(const RunRequest& request,
   ScrubNotifyEnv(spec.env);
   for (const auto& [k, v] : job.env) spec.env[k] = v;
   spec.env[kRunIdEnv] = std::to_string(request.run_id);
-  spec.env[kRunMarkerEnv] = RunMarker(config.state_dir, request.run_id);
   spec.env["MLCRON_JOB"] = job.name;
   spec.env["MLCRON_SCHEDULED"] = FormatInstant(request.scheduled, config.tz);
   spec.env["MLCRON_ATTEMPT"] = std::to_string(request.attempt);
@@ -106,9 +105,7 @@ Result<SpawnedProcess> ProcessExecutor::Start(const RunRequest& request) {
   }
   (*log)->Start();
   by_pid_[spawned->pid] = request.run_id;
-  by_run_[request.run_id] =
-      Active{spawned->pid, RunMarker(request.config->state_dir, request.run_id),
-             std::move(log).value()};
+  by_run_[request.run_id] = Active{spawned->pid, std::move(log).value()};
   return spawned;
 }
 
@@ -160,7 +157,7 @@ void ProcessExecutor::OnReaped(const ExitInfo& exit) {
   if (rit == by_run_.end()) return;
   // The main process is gone: kill whatever it left behind (its group and any escaped
   // descendant carrying its run id), then drain the log without waiting for EOF.
-  const int leftovers = KillMarkedProcesses(rit->second.pid, kRunMarkerEnv, rit->second.marker);
+  const int leftovers = KillRunProcesses(rit->second.pid, run_id);
   if (leftovers > 0) {
     spdlog::warn("run {}: killed {} leftover processes of the job", run_id, leftovers);
   }

@@ -36,7 +36,6 @@ class ProcessExecutor final : public Executor {
  private:
   struct Active {
     pid_t pid = 0;
-    std::string marker;  // kRunMarkerEnv value of the run's processes
     std::unique_ptr<LogCapture> log;
   };
   Result<SpawnSpec> BuildSpec(const RunRequest& request, const std::vector<std::string>& argv,

@@ -20,8 +20,6 @@ namespace mlcron {
 // Every child carries this variable (set to its run id); descendants inherit it, which is
 // how escaped grandchildren are found and killed after their job ends.
 inline constexpr char kRunIdEnv[] = "MLCRON_RUN_ID";
-// The daemon's own marker: the run id qualified by the state directory (see RunMarker).
-inline constexpr char kRunMarkerEnv[] = "MLCRON_RUN_MARKER";
 
 struct SpawnSpec {
   std::vector<std::string> argv;           // argv[0] is looked up in PATH when it has no '/'

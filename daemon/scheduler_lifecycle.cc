@@ -62,15 +62,15 @@ void Scheduler::RecoverInterrupted() {
     locks_->Unlock(run.job);
     // Only touch the recorded process if it is provably the same one: same boot, same pid
     // start time. A reused pid belongs to someone else.
-    const std::string marker = RunMarker(config_->state_dir, run.id);
-    const bool same_process = run.pid > 0 && run.boot_id == boot_id &&
-                              ReadStartTicks(static_cast<pid_t>(run.pid)) == run.pid_start_ticks;
-    // Without a verified group leader, only processes carrying this run's marker die.
-    const int killed =
-        (run.boot_id == boot_id || run.pid == 0)
-            ? KillMarkedProcesses(same_process ? static_cast<pid_t>(run.pid) : 0,
-                                  kRunMarkerEnv, marker)
-            : 0;
+    int killed = 0;
+    if (run.pid > 0 && run.boot_id == boot_id &&
+        ReadStartTicks(static_cast<pid_t>(run.pid)) == run.pid_start_ticks) {
+      killed = KillRunProcesses(static_cast<pid_t>(run.pid), run.id);
+    } else if (run.boot_id == boot_id || run.pid == 0) {
+      for (pid_t pid : FindProcessesWithEnv(kRunIdEnv, std::to_string(run.id))) {
+        if (::kill(pid, SIGKILL) == 0) ++killed;
+      }
+    }
     run.status = RunStatus::kInterrupted;
     run.reason = "mlcrond stopped while it ran (pid " + std::to_string(run.pid) + ")";
     if (killed > 0) run.reason += "; killed " + std::to_string(killed) + " leftover processes";
