@@ -77,7 +77,8 @@ void Scheduler::AddOccurrence(std::unique_ptr<Occurrence> occ) {
   const JobConfig& job = occ->job_config();
   std::vector<Occurrence*> same;
   for (auto& other : occurrences_) {
-    if (other->job == occ->job) same.push_back(other.get());
+    // Settled entries are null until the next Compact(); a replace below makes one.
+    if (other && other->job == occ->job) same.push_back(other.get());
   }
   if (!same.empty()) {
     const std::string when = FormatInstant(occ->scheduled, config_->tz);
@@ -174,6 +175,7 @@ void Scheduler::EvaluateWaiting(TimePoint now) {
   bool changed = true;
   while (changed) {
     changed = false;
+    Compact();  // CreateDueOccurrences may have settled some (overlap: replace)
     std::stable_sort(occurrences_.begin(), occurrences_.end(), [](const auto& a, const auto& b) {
       if (a->scheduled != b->scheduled) return a->scheduled < b->scheduled;
       return a->job_index < b->job_index;
