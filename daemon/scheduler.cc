@@ -447,15 +447,22 @@ std::optional<Scheduler::TimePoint> Scheduler::NextDeadline() const {
       if (state.next_due) consider(ToTimePoint(*state.next_due));
     }
   }
+  // A waiting occurrence's times count only while ahead of now. Once passed, it is blocked
+  // by max_parallel or a run of its own job, and that run's exit wakes the loop; a passed
+  // time would make the loop spin until then.
+  const auto now = clock_->Now();
+  auto consider_future = [&](std::optional<TimePoint> t) {
+    if (t && *t > now) consider(t);
+  };
   for (const auto& occ : occurrences_) {
     if (!occ) continue;
     if (occ->running) {
       consider(occ->term_at);
       consider(occ->kill_at);
     } else {
-      if (occ->not_before > clock_->Now()) consider(occ->not_before);
-      consider(occ->deadline);
-      consider(occ->lock_retry_at);
+      consider_future(occ->not_before);
+      consider_future(occ->deadline);
+      consider_future(occ->lock_retry_at);
     }
   }
   return best;
