@@ -115,6 +115,7 @@ void Scheduler::AddOccurrence(std::unique_ptr<Occurrence> occ) {
               other->forced_status = RunStatus::kKilled;
               other->forced_reason = why;
               executor_->Signal(other->run_id, SIGTERM);
+              other->term_at.reset();  // as Kill(): the timeout must not signal it again
               other->kill_at = now + other->job_config().kill_grace;
               spdlog::info("job {}: run {} replaced; SIGTERM sent", other->job, other->run_id);
             }

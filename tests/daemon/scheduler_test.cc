@@ -365,6 +365,25 @@ tiers:
   EXPECT_EQ(Run(old_id).status, RunStatus::kKilled);
 }
 
+// A replaced run that outlives its SIGKILL (stuck in D state) until its timeout: the timeout
+// must not signal it again nor turn "killed" into "timed_out".
+TEST_F(SchedulerTest, OverlapReplacedRunIsNotTimedOutLater) {
+  Make(R"(timezone: Europe/Berlin
+tiers:
+  - tier: 1
+    name: poll
+    every: 1m
+    jobs:
+      - {name: p, argv: [x], overlap: replace, timeout: 2m, kill_grace: 10s}
+)",
+       "2024-03-04T09:59:30");
+  AdvanceTo("2024-03-04T10:02:30");
+  const auto old_id = exec_.starts.front().run_id;
+  EXPECT_THAT(exec_.signals, ElementsAre(Sig{old_id, SIGTERM}, Sig{old_id, SIGKILL}));
+  Exit(old_id, KilledBy(SIGKILL));
+  EXPECT_THAT(History("p").front(), ::testing::StartsWith("2024-03-04T10:00:00+01:00 killed #1"));
+}
+
 constexpr const char* kThreeJobs = R"(timezone: Europe/Berlin
 max_parallel: 2
 tiers:

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,6 +33,9 @@ class FakeExecutor final : public Executor {
     std::int64_t run_id;
     int sig;
     bool operator==(const SignalSent&) const = default;
+    friend void PrintTo(const SignalSent& s, std::ostream* os) {
+      *os << "{run " << s.run_id << ", signal " << s.sig << "}";
+    }
   };
   struct HookStart {
     RunRequest request;
