@@ -423,6 +423,9 @@ void Scheduler::RecordSkip(const std::string& job, Instant scheduled, const std:
 void Scheduler::Pump() {
   Compact();
   const auto now = clock_->Now();
+  // First settle occurrences whose upstream deadline (their job's next instant) has come,
+  // so that the next occurrence is not overlap-skipped because of one being dropped now.
+  EvaluateWaiting(now);
   CreateDueOccurrences(now);
   EnforceTimeouts(now);
   EvaluateWaiting(now);
