@@ -177,7 +177,10 @@ void Scheduler::CatchUp(TimePoint now) {
       occ->job = job.name;
       occ->scheduled = t;
       occ->trigger = "catchup";
-      AddOccurrence(std::move(occ));
+      // Not AddOccurrence(): its overlap policy would skip every catch-up occurrence but the
+      // first as "still waiting". They run one at a time, oldest first, as StartReady never
+      // starts a job twice at once.
+      occurrences_.push_back(std::move(occ));
     }
   }
 }
