@@ -74,6 +74,56 @@ TEST_F(SchedulerTest, FiresExactlyAtTheScheduledInstant) {
   EXPECT_EQ(exec_.starts.size(), 1u);
 }
 
+TEST_F(SchedulerTest, CronScheduleFiresAtEveryMatch) {
+  Make(R"(timezone: Europe/Berlin
+tiers:
+  - {tier: 1, name: poll, schedule: "*/5 * * * *", jobs: [{name: p, argv: [x]}]}
+)",
+       "2024-03-04T10:02");
+  EXPECT_EQ(NextDeadline(), "2024-03-04T10:05:00.000+01:00");
+  AdvanceTo("2024-03-04T10:05");
+  Succeed("p");
+  EXPECT_EQ(NextDeadline(), "2024-03-04T10:10:00.000+01:00");
+  AdvanceTo("2024-03-04T10:10");
+  EXPECT_EQ(exec_.starts.size(), 2u);
+  EXPECT_EQ(Fmt(exec_.Last().scheduled), "2024-03-04T10:10:00+01:00");
+}
+
+// §4: a fixed time skipped by the spring change fires once, at the end of the gap.
+TEST_F(SchedulerTest, FixedTimeInTheSpringGapFiresAtTheGapEnd) {
+  Make(R"(timezone: Europe/Berlin
+tiers:
+  - {tier: 1, name: night, at: "02:30", jobs: [{name: n, argv: [x]}]}
+)",
+       "2024-03-30T12:00");
+  EXPECT_EQ(NextDeadline(), "2024-03-31T03:00:00.000+02:00");
+  AdvanceTo("2024-03-31T03:00");
+  ASSERT_EQ(exec_.starts.size(), 1u);
+  EXPECT_EQ(Fmt(exec_.Last().scheduled), "2024-03-31T03:00:00+02:00");
+  Succeed("n");
+  EXPECT_EQ(NextDeadline(), "2024-04-01T02:30:00.000+02:00");
+}
+
+// §4: other cron fires at every real instant that matches, both copies of a repeated hour.
+TEST_F(SchedulerTest, CronFiresTwiceInTheRepeatedAutumnHour) {
+  Make(R"(timezone: Europe/Berlin
+tiers:
+  - {tier: 1, name: poll, schedule: "*/30 * * * *", jobs: [{name: p, argv: [x]}]}
+)",
+       "2024-10-27T01:50+02:00");
+  while (clock_.Now() < T("2024-10-27T03:00+01:00")) {
+    auto next = scheduler_->NextDeadline();
+    ASSERT_TRUE(next);
+    AdvanceTo(*next);
+    Succeed("p");
+  }
+  std::vector<std::string> scheduled;
+  for (const RunRequest& r : exec_.starts) scheduled.push_back(Fmt(r.scheduled));
+  EXPECT_THAT(scheduled, ElementsAre("2024-10-27T02:00:00+02:00", "2024-10-27T02:30:00+02:00",
+                                     "2024-10-27T02:00:00+01:00", "2024-10-27T02:30:00+01:00",
+                                     "2024-10-27T03:00:00+01:00"));
+}
+
 TEST_F(SchedulerTest, ExitCodeAndSignalBecomeFailureReasons) {
   Make(kDaily, "2024-03-04T09:00");
   AdvanceTo("2024-03-04T09:50");
