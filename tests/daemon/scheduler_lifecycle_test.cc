@@ -218,5 +218,26 @@ TEST_F(SchedulerTest, ShutdownKillsARunThatIgnoresTerm) {
   EXPECT_EQ(Run(id).status, RunStatus::kInterrupted);
 }
 
+// A run the operator killed is finished even if the daemon shuts down before it exits: it
+// must stay `killed`, not become `interrupted` and be retried at the next start.
+TEST_F(SchedulerTest, ShutdownKeepsAKillInProgress) {
+  Make(Pipeline(), "2024-03-04T09:00");
+  AdvanceTo("2024-03-04T09:51");
+  const auto id = exec_.RunIdOf("agg");
+  ASSERT_TRUE(scheduler_->Kill(id).ok());
+  scheduler_->BeginShutdown();
+  AdvanceTo("2024-03-04T09:51:02");
+  Exit(id, KilledBy(SIGTERM));
+  EXPECT_THAT(History("agg"),
+              ElementsAre("2024-03-04T09:50:00+01:00 killed #1 schedule: killed by mlcron kill"));
+  // The next start has nothing to recover.
+  exec_.starts.clear();
+  scheduler_ =
+      std::make_unique<Scheduler>(config_, store_.get(), &exec_, &clock_, &locks_, Seeded());
+  ASSERT_TRUE(scheduler_->Start(false).ok());
+  scheduler_->Pump();
+  EXPECT_THAT(exec_.starts, IsEmpty());
+}
+
 }  // namespace
 }  // namespace mlcron
