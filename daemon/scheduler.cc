@@ -77,10 +77,8 @@ void Scheduler::AddOccurrence(std::unique_ptr<Occurrence> occ) {
   const JobConfig& job = occ->job_config();
   std::vector<Occurrence*> same;
   for (auto& other : occurrences_) {
-    // Missed occurrences caught up at start run one after another, oldest first (StartReady
-    // runs one occurrence of a job at a time); the overlap policy is for live ones.
-    const bool both_catchup = occ->trigger == "catchup" && other && other->trigger == "catchup";
-    if (other && other->job == occ->job && !both_catchup) same.push_back(other.get());
+    // Settled entries are null until the next Compact(); a replace below makes one.
+    if (other && other->job == occ->job) same.push_back(other.get());
   }
   if (!same.empty()) {
     const std::string when = FormatInstant(occ->scheduled, config_->tz);
@@ -117,6 +115,7 @@ void Scheduler::AddOccurrence(std::unique_ptr<Occurrence> occ) {
               other->forced_status = RunStatus::kKilled;
               other->forced_reason = why;
               executor_->Signal(other->run_id, SIGTERM);
+              other->term_at.reset();  // as Kill(): the timeout must not signal it again
               other->kill_at = now + other->job_config().kill_grace;
               spdlog::info("job {}: run {} replaced; SIGTERM sent", other->job, other->run_id);
             }
@@ -177,6 +176,7 @@ void Scheduler::EvaluateWaiting(TimePoint now) {
   bool changed = true;
   while (changed) {
     changed = false;
+    Compact();  // CreateDueOccurrences may have settled some (overlap: replace)
     std::stable_sort(occurrences_.begin(), occurrences_.end(), [](const auto& a, const auto& b) {
       if (a->scheduled != b->scheduled) return a->scheduled < b->scheduled;
       return a->job_index < b->job_index;
@@ -424,11 +424,11 @@ void Scheduler::RecordSkip(const std::string& job, Instant scheduled, const std:
 void Scheduler::Pump() {
   Compact();
   const auto now = clock_->Now();
-  EnforceTimeouts(now);
   // Settle waits whose deadline (the job's next occurrence) has come before that next
   // occurrence is created, so the stale one is skipped, not the new one.
   EvaluateWaiting(now);
   CreateDueOccurrences(now);
+  EnforceTimeouts(now);
   EvaluateWaiting(now);
   StartReady(now);
   Compact();
@@ -466,19 +466,22 @@ std::optional<Scheduler::TimePoint> Scheduler::NextDeadline() const {
       if (state.next_due) consider(ToTimePoint(*state.next_due));
     }
   }
+  // A waiting occurrence's times count only while ahead of now. Once passed, it is blocked
+  // by max_parallel or a run of its own job, and that run's exit wakes the loop; a passed
+  // time would make the loop spin until then.
+  const auto now = clock_->Now();
+  auto consider_future = [&](std::optional<TimePoint> t) {
+    if (t && *t > now) consider(t);
+  };
   for (const auto& occ : occurrences_) {
     if (!occ) continue;
     if (occ->running) {
       consider(occ->term_at);
       consider(occ->kill_at);
     } else {
-      // Only future instants: a waiting occurrence that is ready but held by max_parallel
-      // keeps a past deadline, and arming the timer for it would spin.
-      const auto now = clock_->Now();
-      for (auto t : {std::optional<TimePoint>(occ->not_before), occ->deadline,
-                     occ->lock_retry_at}) {
-        if (t && *t > now) consider(t);
-      }
+      consider_future(occ->not_before);
+      consider_future(occ->deadline);
+      consider_future(occ->lock_retry_at);
     }
   }
   return best;

@@ -185,7 +185,10 @@ void Scheduler::CatchUp(TimePoint now) {
       occ->job = job.name;
       occ->scheduled = t;
       occ->trigger = "catchup";
-      AddOccurrence(std::move(occ));
+      // Not AddOccurrence(): its overlap policy would skip every catch-up occurrence but the
+      // first as "still waiting". They run one at a time, oldest first, as StartReady never
+      // starts a job twice at once.
+      occurrences_.push_back(std::move(occ));
     }
   }
 }
@@ -290,8 +293,12 @@ void Scheduler::BeginShutdown() {
       occ.reset();
       continue;
     }
-    occ->forced_status = RunStatus::kInterrupted;
-    occ->forced_reason = "mlcrond shut down";
+    // A run already being killed (mlcron kill, overlap: replace) is finished by a person's
+    // or the policy's decision; recorded as interrupted, the next start would retry it.
+    if (occ->forced_status != RunStatus::kKilled) {
+      occ->forced_status = RunStatus::kInterrupted;
+      occ->forced_reason = "mlcrond shut down";
+    }
     executor_->Signal(occ->run_id, SIGTERM);
     occ->term_at.reset();
     occ->kill_at = now + occ->job_config().kill_grace;
