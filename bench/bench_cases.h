@@ -13,6 +13,7 @@ struct Options {
   int b_rounds = 0;  // 0: 4, or 2 when quick
   bool strace = false;
   bool keep = false;
+  bool host_pid_ns = false;  // run mlcrond unisolated (see Daemon in bench_util.h)
   std::filesystem::path bin_dir;
   std::filesystem::path mlcrond, mlcron, recorder;
 };

@@ -1,6 +1,7 @@
 #include "bench/bench_util.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -141,15 +142,24 @@ int WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
 }
 
 Daemon::Daemon(const fs::path& mlcrond, const fs::path& config, const fs::path& state_dir,
-               const fs::path& log)
+               const fs::path& log, bool isolate)
     : state_dir_(state_dir), log_(log) {
+  std::vector<std::string> argv = {mlcrond.string(), "--config", config.string(), "--log-level",
+                                   "warn"};
+  if (isolate) {
+    // sh is the namespace's init, so mlcrond stays an ordinary process that takes SIGTERM;
+    // --kill-child takes the whole namespace down if unshare itself is killed.
+    argv.insert(argv.begin(), {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc",
+                               "--kill-child", "/bin/sh", "-c", "\"$@\" & wait $!", "sh"});
+  }
   started_ns_ = RealtimeNs();
-  pid_ = Spawn({mlcrond.string(), "--config", config.string(), "--log-level", "warn"}, log);
+  pid_ = Spawn(argv, log);
+  if (!isolate) daemon_pid_ = pid_;
 }
 
 Daemon::~Daemon() {
   if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
+  kill(daemon_pid_ > 0 ? daemon_pid_ : pid_, SIGTERM);
   try {
     WaitExit(pid_, std::chrono::seconds(10));
   } catch (const BenchError&) {
@@ -160,7 +170,13 @@ Daemon::~Daemon() {
 void Daemon::WaitReady(std::chrono::milliseconds timeout) {
   const std::int64_t deadline = MonotonicNs() + timeout.count() * 1'000'000;
   const fs::path sock = state_dir_ / "control.sock";
-  while (!fs::exists(sock)) {
+  while (!fs::exists(sock) || daemon_pid_ <= 0) {
+    if (daemon_pid_ <= 0) {
+      // unshare -> sh (init) -> mlcrond
+      for (pid_t init : ChildrenOf(pid_)) {
+        for (pid_t child : ChildrenOf(init)) daemon_pid_ = child;
+      }
+    }
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
@@ -173,7 +189,8 @@ void Daemon::WaitReady(std::chrono::milliseconds timeout) {
 
 void Daemon::Stop() {
   if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
+  if (daemon_pid_ <= 0) throw BenchError("Stop() before WaitReady()");
+  kill(daemon_pid_, SIGTERM);
   const pid_t pid = pid_;
   pid_ = -1;
   const int code = WaitExit(pid, std::chrono::seconds(30));
@@ -213,6 +230,38 @@ std::string LoadAverage() {
   std::string a, b, c;
   in >> a >> b >> c;
   return a + " " + b + " " + c;
+}
+
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  const std::string path = fmt::format("/proc/{0}/task/{0}/children", pid);
+  std::istringstream in(Slurp(path));
+  std::vector<pid_t> children;
+  for (pid_t child = 0; in >> child;) children.push_back(child);
+  return children;
+}
+
+std::pair<double, size_t> TimeProcScan(int scans) {
+  std::vector<double> us;
+  size_t processes = 0;
+  char buffer[8192];
+  for (int i = 0; i < scans; ++i) {
+    const std::int64_t t0 = MonotonicNs();
+    processes = 0;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      ++processes;
+      for (const char* file : {"stat", "environ"}) {
+        const int fd = open((entry.path() / file).c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        while (read(fd, buffer, sizeof buffer) > 0) {
+        }
+        close(fd);
+      }
+    }
+    us.push_back(static_cast<double>(MonotonicNs() - t0) / 1000.0);
+  }
+  return {Median(us), processes};
 }
 
 std::vector<Record> ReadRecords(const fs::path& path) {

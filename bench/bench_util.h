@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mlcron::bench {
@@ -52,22 +53,27 @@ pid_t Spawn(const std::vector<std::string>& argv, const fs::path& log,
 int WaitExit(pid_t pid, std::chrono::milliseconds timeout);
 
 // mlcrond on one config, started in the constructor and stopped with SIGTERM by Stop() (or
-// the destructor, which SIGKILLs if needed).
+// the destructor, which SIGKILLs if needed). With isolate, it runs in a private PID namespace
+// (unshare --pid --mount-proc, under a /bin/sh that plays init): mlcrond kills any process on
+// the host whose environment holds its MLCRON_RUN_ID=<n> when run n exits, and other
+// engineers' daemons number their runs from 1 too.
 class Daemon {
  public:
   Daemon(const fs::path& mlcrond, const fs::path& config, const fs::path& state_dir,
-         const fs::path& log);
+         const fs::path& log, bool isolate);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return daemon_pid_; }                // mlcrond's pid as the host sees it
   std::int64_t started_ns() const { return started_ns_; }  // realtime, just before spawn
-  // Returns once control.sock exists in state_dir; throws if the daemon died first.
+  // Returns once control.sock exists in state_dir and mlcrond's pid is known; throws if the
+  // daemon died first.
   void WaitReady(std::chrono::milliseconds timeout);
   void Stop();  // SIGTERM, then waits; throws on a non-zero exit
 
  private:
-  pid_t pid_ = -1;
+  pid_t pid_ = -1;         // our child: mlcrond, or unshare when isolated
+  pid_t daemon_pid_ = -1;  // mlcrond
   std::int64_t started_ns_ = 0;
   fs::path state_dir_;
   fs::path log_;
@@ -84,6 +90,12 @@ struct ProcSample {
 };
 ProcSample ReadProc(pid_t pid);
 std::string LoadAverage();  // the first three fields of /proc/loadavg
+std::vector<pid_t> ChildrenOf(pid_t pid);
+
+// What mlcrond does on every job exit to find escaped descendants, read-only: read stat and
+// environ of every process in /proc. Returns the median of `scans` scans in microseconds and
+// the number of processes seen.
+std::pair<double, size_t> TimeProcScan(int scans);
 
 // One line of recorder output.
 struct Record {

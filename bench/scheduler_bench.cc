@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   app.add_flag("--strace", options.strace,
                "case (d): also count epoll_wait calls with strace over a second window");
   app.add_flag("--keep", options.keep, "keep the scratch directories");
+  app.add_flag("--host-pid-ns", options.host_pid_ns,
+               "run mlcrond in the host's PID namespace; its job exits may then SIGKILL other "
+               "daemons' jobs with the same run id (see docs/benchmarks.md)");
   app.add_option("--bin-dir", options.bin_dir,
                  "build directory holding daemon/mlcrond, cli/mlcron, bench/recorder");
   try {
@@ -82,9 +85,10 @@ int main(int argc, char** argv) {
     for (const fs::path& p : {options.mlcrond, options.mlcron, options.recorder}) {
       if (access(p.c_str(), X_OK) != 0) throw BenchError(p.string() + " is not executable");
     }
-    std::printf("scheduler_bench: %s run, cases %s, nproc %ld, load %s\n",
+    std::printf("scheduler_bench: %s run, cases %s, nproc %ld, load %s, mlcrond in %s\n",
                 options.quick ? "quick" : "full", cases.c_str(), sysconf(_SC_NPROCESSORS_ONLN),
-                LoadAverage().c_str());
+                LoadAverage().c_str(),
+                options.host_pid_ns ? "the host PID namespace" : "a private PID namespace");
     std::fflush(stdout);
     const std::map<char, void (*)(const Options&, std::vector<Row>*)> runners = {
         {'a', RunCaseA}, {'b', RunCaseB}, {'c', RunCaseC}, {'d', RunCaseD}, {'e', RunCaseE}};
