@@ -30,8 +30,7 @@ Result<std::unique_ptr<LockFile>> AcquireImpl(const std::string& path, bool bloc
     std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     if (err == EWOULDBLOCK) {
-      return Status::Error(path + " is locked" +
-                           (holder.empty() ? "" : " by pid " + holder));
+      return Status::Error(path + " is locked" + (holder.empty() ? "" : " by pid " + holder));
     }
     return Status::Error(path + ": " + std::strerror(err));
   }
@@ -57,14 +56,32 @@ LockFile::~LockFile() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
-bool FileJobLocks::TryLock(const std::string& job) {
-  if (held_.count(job)) return false;
-  auto lock = LockFile::TryAcquire(dir_ + "/" + job + ".lock");
-  if (!lock.ok()) return false;
-  held_.emplace(job, std::move(lock).value());
-  return true;
+FileJobLocks::~FileJobLocks() {
+  for (auto& [job, entry] : files_) ::close(entry.fd);  // closing releases any flock
 }
 
-void FileJobLocks::Unlock(const std::string& job) { held_.erase(job); }
+bool FileJobLocks::TryLock(const std::string& job) {
+  Entry& entry = files_[job];
+  if (entry.held) return false;
+  if (entry.fd < 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    entry.fd = ::open((dir_ + "/" + job + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (entry.fd < 0) return false;
+  }
+  int rc;
+  do {
+    rc = ::flock(entry.fd, LOCK_EX | LOCK_NB);
+  } while (rc != 0 && errno == EINTR);
+  entry.held = rc == 0;
+  return entry.held;
+}
+
+void FileJobLocks::Unlock(const std::string& job) {
+  auto it = files_.find(job);
+  if (it == files_.end() || !it->second.held) return;
+  ::flock(it->second.fd, LOCK_UN);
+  it->second.held = false;
+}
 
 }  // namespace mlcron

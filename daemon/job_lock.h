@@ -36,15 +36,24 @@ class JobLocks {
   virtual void Unlock(const std::string& job) = 0;
 };
 
+// Keeps each job's lock file open between runs and only flocks/unflocks it: a job start
+// must not pay for open() and a write to the file (journal waits on a busy disk).
 class FileJobLocks final : public JobLocks {
  public:
   explicit FileJobLocks(std::string dir) : dir_(std::move(dir)) {}
+  ~FileJobLocks() override;
+  FileJobLocks(const FileJobLocks&) = delete;
+  FileJobLocks& operator=(const FileJobLocks&) = delete;
   bool TryLock(const std::string& job) override;
   void Unlock(const std::string& job) override;
 
  private:
+  struct Entry {
+    int fd = -1;
+    bool held = false;
+  };
   std::string dir_;
-  std::map<std::string, std::unique_ptr<LockFile>> held_;
+  std::map<std::string, Entry> files_;
 };
 
 // In-process only (tests, replay).

@@ -106,10 +106,38 @@ std::optional<pid_t> ReadPgrp(pid_t pid) {
 }  // namespace
 
 std::string ReadBootId() {
-  auto id = ReadWholeFile("/proc/sys/kernel/random/boot_id");
-  if (!id) return "";
-  while (!id->empty() && (id->back() == '\n' || id->back() == ' ')) id->pop_back();
-  return *id;
+  // Constant until reboot; read once, since every job start records it.
+  static const std::string kBootId = [] {
+    auto id = ReadWholeFile("/proc/sys/kernel/random/boot_id");
+    if (!id) return std::string();
+    while (!id->empty() && (id->back() == '\n' || id->back() == ' ')) id->pop_back();
+    return *id;
+  }();
+  return kBootId;
+}
+
+std::optional<std::vector<pid_t>> ListOwnChildren() {
+  std::vector<pid_t> children;
+  DIR* dir = ::opendir("/proc/self/task");
+  if (dir == nullptr) return std::nullopt;
+  bool any = false;
+  while (struct dirent* entry = ::readdir(dir)) {
+    if (!ParseInt(entry->d_name)) continue;
+    auto text = ReadWholeFile(std::string("/proc/self/task/") + entry->d_name + "/children");
+    if (!text) continue;
+    any = true;
+    std::string_view rest(*text);
+    while (!rest.empty()) {
+      const size_t space = rest.find(' ');
+      auto pid = ParseInt(std::string(rest.substr(0, space)));
+      if (pid && *pid > 0) children.push_back(static_cast<pid_t>(*pid));
+      if (space == std::string_view::npos) break;
+      rest.remove_prefix(space + 1);
+    }
+  }
+  ::closedir(dir);
+  if (!any) return std::nullopt;  // kernel without CONFIG_PROC_CHILDREN
+  return children;
 }
 
 std::optional<std::uint64_t> ReadStartTicks(pid_t pid) {

@@ -14,6 +14,9 @@ namespace mlcron {
 
 // /proc/sys/kernel/random/boot_id, trimmed.
 std::string ReadBootId();
+// Our direct children, from /proc/self/task/*/children; nullopt when the kernel does not
+// provide that file. As a child subreaper, these include orphaned descendants of jobs.
+std::optional<std::vector<pid_t>> ListOwnChildren();
 // Field 22 (starttime, clock ticks since boot) of /proc/<pid>/stat; nullopt if gone.
 std::optional<std::uint64_t> ReadStartTicks(pid_t pid);
 // prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are reparented to us.

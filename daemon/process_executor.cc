@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <cerrno>
 #include <filesystem>
 
 #include "daemon/argv_expand.h"
@@ -21,12 +22,9 @@ namespace {
 ArgvVars VarsFor(const RunRequest& request, const std::string& status) {
   const Config& config = *request.config;
   const std::string iso = FormatInstant(request.scheduled, config.tz);  // 2024-03-31T03:00:00+02:00
-  return {{"date", iso.substr(0, 10)},
-          {"time", iso.substr(11, 8)},
-          {"scheduled", iso},
-          {"run_id", std::to_string(request.run_id)},
-          {"job", request.job().name},
-          {"status", status}};
+  return {{"date", iso.substr(0, 10)}, {"time", iso.substr(11, 8)},
+          {"scheduled", iso},          {"run_id", std::to_string(request.run_id)},
+          {"job", request.job().name}, {"status", status}};
 }
 
 }  // namespace
@@ -45,7 +43,9 @@ std::string SiblingBinary(const std::string& name) {
 
 ProcessExecutor::ProcessExecutor(boost::asio::io_context& io, ProcessLauncher* launcher,
                                  std::string mlcron_path, ExitCallback on_exit)
-    : io_(io), launcher_(launcher), mlcron_path_(std::move(mlcron_path)),
+    : io_(io),
+      launcher_(launcher),
+      mlcron_path_(std::move(mlcron_path)),
       on_exit_(std::move(on_exit)) {}
 
 ProcessExecutor::~ProcessExecutor() = default;
@@ -89,8 +89,15 @@ Result<SpawnedProcess> ProcessExecutor::Start(const RunRequest& request) {
   if (job.kind != "command") {
     // Built-in kinds run as a child of their own, so a crash or a memory-hungry training
     // run cannot take the scheduler down. They read the frozen snapshot, never the live file.
-    argv = {mlcron_path_, "job", job.kind, "--config", SnapshotPath(*request.config),
-            "--origin", request.config->path, "--job", job.name};
+    argv = {mlcron_path_,
+            "job",
+            job.kind,
+            "--config",
+            SnapshotPath(*request.config),
+            "--origin",
+            request.config->path,
+            "--job",
+            job.name};
   }
   auto spec = BuildSpec(request, argv, "running");
   if (!spec.ok()) return spec.status();
@@ -135,9 +142,22 @@ void ProcessExecutor::StartHook(const RunRequest& request, const std::vector<std
     return;
   }
   (*log)->Start();
-  spdlog::info("on_failure of job {} run {} started (pid {})", request.job().name,
-               request.run_id, spawned->pid);
+  spdlog::info("on_failure of job {} run {} started (pid {})", request.job().name, request.run_id,
+               spawned->pid);
   hooks_[spawned->pid] = std::move(log).value();
+}
+
+bool ProcessExecutor::MayHaveLeftovers(pid_t pgid) const {
+  // A live descendant of a finished job is either still in its process group or has an
+  // ancestor that was orphaned to us (we are the child subreaper). Checking both is cheap;
+  // the full /proc sweep for the run id costs milliseconds per exit on a busy host.
+  if (::kill(-pgid, 0) == 0 || errno == EPERM) return true;
+  auto children = ListOwnChildren();
+  if (!children) return true;  // cannot tell: sweep
+  for (pid_t pid : *children) {
+    if (!by_pid_.count(pid) && !hooks_.count(pid)) return true;
+  }
+  return false;
 }
 
 void ProcessExecutor::OnReaped(const ExitInfo& exit) {
@@ -157,7 +177,8 @@ void ProcessExecutor::OnReaped(const ExitInfo& exit) {
   if (rit == by_run_.end()) return;
   // The main process is gone: kill whatever it left behind (its group and any escaped
   // descendant carrying its run id), then drain the log without waiting for EOF.
-  const int leftovers = KillRunProcesses(rit->second.pid, run_id);
+  const int leftovers =
+      MayHaveLeftovers(rit->second.pid) ? KillRunProcesses(rit->second.pid, run_id) : 0;
   if (leftovers > 0) {
     spdlog::warn("run {}: killed {} leftover processes of the job", run_id, leftovers);
   }

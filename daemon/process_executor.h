@@ -38,6 +38,7 @@ class ProcessExecutor final : public Executor {
     pid_t pid = 0;
     std::unique_ptr<LogCapture> log;
   };
+  bool MayHaveLeftovers(pid_t pgid) const;
   Result<SpawnSpec> BuildSpec(const RunRequest& request, const std::vector<std::string>& argv,
                               const std::string& status);
 
