@@ -114,7 +114,8 @@ int Run(const RunArgs& args) {
       return kExitUsage;
     }
     at = *parsed;
-    if (jobs.size() != 1 || args.all) {
+    // A tier of one job is still a tier: the daemon's `run` request takes job names only.
+    if (args.all || !config->JobIndex(args.target)) {
       std::cerr << "mlcron run: --at runs one job's past occurrence; name a job\n";
       return kExitUsage;
     }

@@ -157,6 +157,7 @@ TEST_F(CliControlTest, RunAtUnknownJobOrBadInstant) {
   StartDaemon();
   RunResult tier = MlcronC({"run", "sleepers", "--at", "2024-01-01T00:00:00Z"});
   EXPECT_EQ(tier.exit_code, 2) << tier;
+  EXPECT_EQ(tier.err, "mlcron run: --at runs one job's past occurrence; name a job\n");
   RunResult bad = MlcronC({"run", "sleeper", "--at", "noon"});
   EXPECT_EQ(bad.exit_code, 2) << bad;
   EXPECT_THAT(bad.err, HasSubstr("--at"));
