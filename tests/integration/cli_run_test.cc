@@ -166,12 +166,15 @@ class CliRunLockTest : public CliTest {
   void CheckRefusedThenWaits() {
     RunResult refused = MlcronC({"run", "slow"});
     EXPECT_EQ(refused.exit_code, 1) << refused;
-    EXPECT_THAT(refused.err, HasSubstr("job slow is running"));
-    EXPECT_THAT(refused.err, HasSubstr("--wait"));
+    EXPECT_THAT(refused.err,
+                HasSubstr("mlcron run: job slow is running (" +
+                          (state_dir() / "locks" / "slow.lock").string() + " is locked by pid "));
+    EXPECT_THAT(refused.err, HasSubstr("); use --wait to wait for it\n"));
 
     auto waiting = StartMlcron({"run", "slow", "--wait"}, "wait.log");
     ASSERT_TRUE(WaitFor([&] {
-      return ReadFile(dir() / "wait.log").find("waiting") != std::string::npos;
+      return ReadFile(dir() / "wait.log").find("job slow is running (") != std::string::npos &&
+             ReadFile(dir() / "wait.log").find("waiting for it to finish") != std::string::npos;
     })) << ReadFile(dir() / "wait.log");
     EXPECT_EQ(History("slow").size(), 1u) << "the --wait run started while slow was held";
     WriteFile(dir() / "release", "", fs::perms::owner_all);
