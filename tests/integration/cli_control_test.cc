@@ -4,6 +4,7 @@
 // so that no other suite's mlcron, ending a run with the same id, kills it (cli_run_test.cc).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -55,6 +56,17 @@ class CliControlTest : public CliTest {
     EXPECT_EQ(skip["reason"], "paused");
     EXPECT_EQ(skip["trigger"], "schedule");
     EXPECT_TRUE(skip["started"].is_null());
+    RunResult status = MlcronC({"status"});
+    bool shown_paused = false;
+    for (const auto& line : Lines(status.out)) {
+      shown_paused |= line.starts_with("  tick  ") && line.ends_with("  (paused)");
+    }
+    EXPECT_TRUE(shown_paused) << status;
+    const std::string skip_id = std::to_string(skip["id"].get<std::int64_t>());
+    RunResult no_log = MlcronC({"logs", "tick", skip_id});
+    EXPECT_EQ(no_log.exit_code, 1) << no_log;
+    EXPECT_EQ(no_log.err,
+              "mlcron logs: run " + skip_id + " of job tick was skipped (paused); it has no log\n");
 
     RunResult resumed = MlcronC({"resume", name});
     ASSERT_EQ(resumed.exit_code, 0) << resumed;
@@ -78,6 +90,37 @@ TEST_F(CliControlTest, PauseAndResumeAJob) {
   RunResult again = MlcronC({"resume", "tick"});
   EXPECT_EQ(again.exit_code, 1) << again;
   EXPECT_EQ(again.err, "mlcron: \"tick\" is not paused\n");
+  StopDaemon();
+}
+
+TEST_F(CliControlTest, PauseOutlivesARestart) {
+  StartDaemon();
+  ASSERT_EQ(MlcronC({"pause", "sleeper"}).exit_code, 0);
+  StopDaemon();
+  StartDaemon();
+  RunResult status = MlcronC({"status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status;
+  json s = json::parse(status.out);
+  ASSERT_EQ(s["next"].size(), 2u) << s.dump(2);
+  EXPECT_EQ(s["next"][1]["job"], "sleeper");
+  EXPECT_TRUE(s["next"][1]["paused"].get<bool>());
+  EXPECT_FALSE(s["next"][0]["paused"].get<bool>());
+  ASSERT_EQ(MlcronC({"resume", "sleeper"}).exit_code, 0);
+  StopDaemon();
+}
+
+TEST_F(CliControlTest, OneDaemonPerStateDirAndAnOwnerOnlySocket) {
+  StartDaemon();
+  struct stat st {};
+  ASSERT_EQ(::stat((state_dir() / "control.sock").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  RunResult second = RunBinary({kMlcrond.string(), "-c", config_path().string()}, dir().string());
+  EXPECT_EQ(second.exit_code, 1) << second;
+  EXPECT_THAT(second.err, HasSubstr("another mlcrond uses " + state_dir().string()));
+  // The first one still owns and answers its socket.
+  EXPECT_EQ(MlcronC({"status"}).exit_code, 0);
   StopDaemon();
 }
 
@@ -172,6 +215,15 @@ TEST_F(CliControlTest, WithoutADaemon) {
     EXPECT_EQ(r.out, "");
     EXPECT_THAT(r.err, HasSubstr("mlcrond is not running")) << args[0];
   }
+  // run --at falls back to running the occurrence here.
+  RunResult here = MlcronC({"run", "tick", "--at", "2024-01-01T00:00:00Z"});
+  EXPECT_EQ(here.exit_code, 0) << here;
+  EXPECT_THAT(here.err, HasSubstr("running the occurrence here"));
+  json runs = History("tick");
+  ASSERT_EQ(runs.size(), 1u) << runs.dump(2);
+  EXPECT_EQ(runs[0]["scheduled"], "2024-01-01T00:00:00+00:00");
+  EXPECT_EQ(runs[0]["trigger"], "manual");
+  EXPECT_EQ(runs[0]["status"], "succeeded");
 }
 
 }  // namespace
