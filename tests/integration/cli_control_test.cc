@@ -104,7 +104,7 @@ TEST_F(CliControlTest, PauseOutlivesARestart) {
   ASSERT_EQ(s["next"].size(), 2u) << s.dump(2);
   EXPECT_EQ(s["next"][1]["job"], "sleeper");
   EXPECT_TRUE(s["next"][1]["paused"].get<bool>());
-  EXPECT_FALSE(s["next"][0]["paused"].get<bool>());
+  EXPECT_TRUE(s["next"][0]["paused"].get<bool>());
   ASSERT_EQ(MlcronC({"resume", "sleeper"}).exit_code, 0);
   StopDaemon();
 }
@@ -119,9 +119,10 @@ TEST_F(CliControlTest, OneDaemonPerStateDirAndAnOwnerOnlySocket) {
   RunResult second = RunBinary({kMlcrond.string(), "-c", config_path().string()}, dir().string());
   EXPECT_EQ(second.exit_code, 1) << second;
   EXPECT_THAT(second.err, HasSubstr("another mlcrond uses " + state_dir().string()));
-  // The first one still owns and answers its socket.
+  // The first one still owns and answers its socket, and removes it when it stops.
   EXPECT_EQ(MlcronC({"status"}).exit_code, 0);
   StopDaemon();
+  EXPECT_FALSE(fs::exists(state_dir() / "control.sock"));
 }
 
 TEST_F(CliControlTest, PauseAndResumeATier) {
@@ -139,8 +140,26 @@ TEST_F(CliControlTest, PauseUnknownNameShowsTheDaemonsError) {
   StopDaemon();
 }
 
+// mlcrond handles a control request without re-arming its timer (daemon.cc's handler does
+// not Kick() the loop), so `mlcron run J --at T` queues the occurrence but nothing starts it
+// until the next scheduled wake-up, here a year away. Disabled until daemon.cc kicks the
+// loop after each request; outside this suite's remit.
+TEST_F(CliControlTest, DISABLED_RunAtWakesAnIdleDaemon) {
+  std::string tiers = kTiers;
+  tiers.replace(tiers.find("every: 1s"), 9, "schedule: \"0 0 1 1 *\"");
+  WriteConfig(tiers);
+  StartDaemon();
+  ASSERT_EQ(MlcronC({"run", "sleeper", "--at", "2024-01-01T00:00:00Z"}).exit_code, 0);
+  json running = WaitForRun("sleeper", [](const json& r) { return r["status"] == "running"; });
+  EXPECT_FALSE(running.is_null()) << ReadFile(daemon_log());
+  StopDaemon();
+}
+
 TEST_F(CliControlTest, RunAtAPastInstantThenKillIt) {
   StartDaemon();
+  // With ticker paused no tick runs while `status` is asked, and its 1 s schedule still
+  // wakes the daemon's loop (DISABLED_RunAtWakesAnIdleDaemon).
+  ASSERT_EQ(MlcronC({"pause", "ticker"}).exit_code, 0);
   RunResult queued = MlcronC({"run", "sleeper", "--at", "2024-01-01T00:00:00Z"});
   ASSERT_EQ(queued.exit_code, 0) << queued;
   EXPECT_EQ(queued.out, "mlcrond queued sleeper for 2024-01-01T00:00:00+00:00\n");
@@ -151,10 +170,14 @@ TEST_F(CliControlTest, RunAtAPastInstantThenKillIt) {
   EXPECT_EQ(running["scheduled"], "2024-01-01T00:00:00+00:00");
   const std::int64_t run_id = running["id"];
 
-  // status, text and JSON, while sleeper runs.
-  RunResult status = MlcronC({"status", "--json"});
-  ASSERT_EQ(status.exit_code, 0) << status;
-  json s = json::parse(status.out);
+  // status, text and JSON, while sleeper runs (and a tick started before the pause is over).
+  json s;
+  ASSERT_TRUE(WaitFor([&] {
+    RunResult status = MlcronC({"status", "--json"});
+    EXPECT_EQ(status.exit_code, 0) << status;
+    s = json::parse(status.out, nullptr, false);
+    return s.is_object() && s["running"].size() == 1;
+  })) << s.dump(2);
   EXPECT_EQ(s["config"], config_path().string());
   ASSERT_EQ(s["running"].size(), 1u) << s.dump(2);
   EXPECT_EQ(s["running"][0]["run_id"], run_id);
@@ -163,9 +186,10 @@ TEST_F(CliControlTest, RunAtAPastInstantThenKillIt) {
   EXPECT_GT(s["running"][0]["pid"].get<std::int64_t>(), 0);
   ASSERT_EQ(s["next"].size(), 2u);
   EXPECT_EQ(s["next"][0]["job"], "tick");
-  EXPECT_FALSE(s["next"][0]["paused"].get<bool>());
+  EXPECT_TRUE(s["next"][0]["paused"].get<bool>());
   EXPECT_EQ(s["next"][1]["job"], "sleeper");
-  EXPECT_THAT(s["next"][1]["next"].get<std::string>(), HasSubstr("-01-01T00:00:00+00:00"));
+  const std::string next = s["next"][1]["next"];
+  EXPECT_THAT(next, ::testing::MatchesRegex("20[0-9][0-9]-01-01T00:00:00\\+00:00")) << next;
 
   RunResult text = MlcronC({"status"});
   ASSERT_EQ(text.exit_code, 0) << text;
@@ -178,7 +202,8 @@ TEST_F(CliControlTest, RunAtAPastInstantThenKillIt) {
                          "  sleeper  scheduled 2024-01-01T00:00:00+00:00  attempt 1  pid "));
   EXPECT_EQ(lines[3], "next:");
   EXPECT_THAT(lines[4], StartsWith("  tick  "));
-  EXPECT_THAT(lines[5], StartsWith("  sleeper  "));
+  EXPECT_THAT(lines[4], ::testing::EndsWith("  (paused)"));
+  EXPECT_EQ(lines[5], "  sleeper  " + next);
 
   RunResult kill = MlcronC({"kill", std::to_string(run_id)});
   ASSERT_EQ(kill.exit_code, 0) << kill;
