@@ -104,7 +104,7 @@ TEST_F(CliControlTest, PauseOutlivesARestart) {
   ASSERT_EQ(s["next"].size(), 2u) << s.dump(2);
   EXPECT_EQ(s["next"][1]["job"], "sleeper");
   EXPECT_TRUE(s["next"][1]["paused"].get<bool>());
-  EXPECT_TRUE(s["next"][0]["paused"].get<bool>());
+  EXPECT_FALSE(s["next"][0]["paused"].get<bool>());
   ASSERT_EQ(MlcronC({"resume", "sleeper"}).exit_code, 0);
   StopDaemon();
 }
