@@ -113,6 +113,13 @@ int Logs(const std::string& config_path, const std::string& job, std::int64_t ru
               << " of job " << job << " with a log\n";
     return kExitFailed;
   }
+  if (!run->started) {
+    // Skipped, missed and paused occurrences never had a process, so never a log.
+    std::cerr << "mlcron logs: run " << run->id << " of job " << job << " was "
+              << RunStatusName(run->status) << (run->reason.empty() ? "" : " (" + run->reason + ")")
+              << "; it has no log\n";
+    return kExitFailed;
+  }
   const std::string path = run->log_path.empty() ? config->log_dir + "/" + job + "/" +
                                                        std::to_string(run->id) + ".log"
                                                  : run->log_path;

@@ -70,17 +70,19 @@ int RunHere(std::shared_ptr<const Config> config, const std::vector<size_t>& job
   options.scheduled = false;
   options.wait_for_locks = wait;
   scheduler = std::make_unique<Scheduler>(config, store.get(), &executor, &clock, &locks, options);
-  // Refuse up front, with the holder named, rather than record a skip.
-  if (!wait) {
-    for (size_t j : jobs) {
-      const std::string& name = config->jobs[j].name;
-      auto lock = LockFile::TryAcquire(config->state_dir + "/locks/" + name + ".lock");
-      if (!lock.ok()) {
-        std::cerr << "mlcron run: job " << name << " is running (" << lock.message()
-                  << "); use --wait to wait for it\n";
-        return kExitFailed;
-      }
+  // Refuse up front, with the holder named, rather than record a skip. With --wait, say
+  // what we wait for, so a silent terminal does not look like a hang.
+  for (size_t j : jobs) {
+    const std::string& name = config->jobs[j].name;
+    auto lock = LockFile::TryAcquire(config->state_dir + "/locks/" + name + ".lock");
+    if (lock.ok()) continue;
+    if (!wait) {
+      std::cerr << "mlcron run: job " << name << " is running (" << lock.message()
+                << "); use --wait to wait for it\n";
+      return kExitFailed;
     }
+    std::cerr << "mlcron run: job " << name << " is running (" << lock.message()
+              << "); waiting for it to finish\n";
   }
   scheduler->QueueBatch(jobs, at, "manual");
   SchedulerLoop loop(io, scheduler.get(), &executor);
@@ -114,7 +116,8 @@ int Run(const RunArgs& args) {
       return kExitUsage;
     }
     at = *parsed;
-    if (args.all || !config->FindJob(args.target)) {
+    // A tier of one job is still a tier: the daemon's `run` request takes job names only.
+    if (args.all || !config->JobIndex(args.target)) {
       std::cerr << "mlcron run: --at runs one job's past occurrence; name a job\n";
       return kExitUsage;
     }
