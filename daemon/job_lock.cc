@@ -74,6 +74,18 @@ bool FileJobLocks::TryLock(const std::string& job) {
     rc = ::flock(entry.fd, LOCK_EX | LOCK_NB);
   } while (rc != 0 && errno == EINTR);
   entry.held = rc == 0;
+  if (entry.held) {
+    // Name the holder for a refused `mlcron run`, writing only when the recorded pid is
+    // another process's: a job start must not wait on the file system journal.
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    char buf[32] = {};
+    const ssize_t n = ::pread(entry.fd, buf, sizeof(buf) - 1, 0);
+    if (n != static_cast<ssize_t>(pid.size()) || pid != buf) {
+      if (::ftruncate(entry.fd, 0) == 0) {
+        [[maybe_unused]] ssize_t w = ::pwrite(entry.fd, pid.data(), pid.size(), 0);
+      }
+    }
+  }
   return entry.held;
 }
 
