@@ -82,8 +82,10 @@ TEST_F(DaemonRecoveryTest, SigkilledDaemonInterruptsKillsLeftoversAndRetriesOnce
   // 5. A finished occurrence never starts again, across another restart.
   std::remove(Path("go").c_str());
   DaemonProcess* third = StartReady();
-  // Recovery queues its runs before "ready" and the loop starts them at once; give it a beat.
-  std::this_thread::sleep_for(300ms);
+  // Recovery starts its runs in the loop's first pass, before the "ready" line; allow a beat.
+  EXPECT_FALSE(
+      WaitUntil([&] { return OfOccurrence(Runs(), "long", run->scheduled).size() > 2; }, 500ms))
+      << third->Log();
   const auto attempts = OfOccurrence(Runs(), "long", run->scheduled);
   ASSERT_EQ(attempts.size(), 2u);
   EXPECT_EQ(attempts[0].status, RunStatus::kInterrupted);
