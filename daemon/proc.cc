@@ -169,12 +169,13 @@ std::vector<pid_t> FindProcessesWithEnv(const std::string& name, const std::stri
   return found;
 }
 
-int KillRunProcesses(pid_t pgid, std::int64_t run_id) {
+int KillRunProcesses(pid_t pgid, std::int64_t run_id, const std::string& state_dir) {
   const pid_t self = ::getpid();
   const pid_t own_group = ::getpgrp();
   // Never signal our own group (or "every process" via pgid <= 1) by mistake.
   const bool group_ok = pgid > 1 && pgid != own_group;
   const std::string entry = std::string(kRunIdEnv) + "=" + std::to_string(run_id);
+  const std::string scope = state_dir.empty() ? "" : std::string(kStateDirEnv) + "=" + state_dir;
 
   std::set<pid_t> killed;
   // A process not yet killed may fork between our scan and its kill, and the new child
@@ -185,7 +186,9 @@ int KillRunProcesses(pid_t pgid, std::int64_t run_id) {
     for (pid_t pid : ListPids()) {
       if (pid == self || killed.count(pid) != 0) continue;
       bool in_group = group_ok && ReadPgrp(pid) == pgid;
-      if (!in_group && !EnvironHas(pid, entry)) continue;
+      if (!in_group && (!EnvironHas(pid, entry) || (!scope.empty() && !EnvironHas(pid, scope)))) {
+        continue;
+      }
       if (::kill(pid, SIGKILL) == 0 || in_group) {
         killed.insert(pid);
         any_new = true;

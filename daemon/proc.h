@@ -23,8 +23,10 @@ std::optional<std::uint64_t> ReadStartTicks(pid_t pid);
 Status BecomeChildSubreaper();
 // Pids (other than ours) whose environment holds NAME=VALUE. Unreadable processes are skipped.
 std::vector<pid_t> FindProcessesWithEnv(const std::string& name, const std::string& value);
-// SIGKILLs the group `pgid` and every process carrying kRunIdEnv=run_id; returns how many
-// processes were signalled. Used after a job ends or times out, and by crash recovery.
-int KillRunProcesses(pid_t pgid, std::int64_t run_id);
+// SIGKILLs the group `pgid` (none if pgid <= 1) and every process carrying kRunIdEnv=run_id
+// and, when `state_dir` is not empty, kStateDirEnv=state_dir; returns how many processes were
+// signalled. Used after a job ends or times out, and by crash recovery. Daemons pass their
+// state_dir: another daemon's run with the same id must never be touched.
+int KillRunProcesses(pid_t pgid, std::int64_t run_id, const std::string& state_dir = {});
 
 }  // namespace mlcron

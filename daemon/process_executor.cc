@@ -75,7 +75,7 @@ Result<SpawnSpec> ProcessExecutor::BuildSpec(const RunRequest& request,
   spec.env["MLCRON_ATTEMPT"] = std::to_string(request.attempt);
   spec.env["MLCRON_CONFIG"] = SnapshotPath(config);
   spec.env["MLCRON_CONFIG_ORIGIN"] = config.path;
-  spec.env["MLCRON_STATE_DIR"] = config.state_dir;
+  spec.env[kStateDirEnv] = config.state_dir;
   spec.env["MLCRON_DATA"] = config.data_path;
   spec.cwd = job.cwd.empty() ? config.base_dir : job.cwd;
   spec.nice = job.nice;
@@ -112,7 +112,7 @@ Result<SpawnedProcess> ProcessExecutor::Start(const RunRequest& request) {
   }
   (*log)->Start();
   by_pid_[spawned->pid] = request.run_id;
-  by_run_[request.run_id] = Active{spawned->pid, std::move(log).value()};
+  by_run_[request.run_id] = Active{spawned->pid, request.config->state_dir, std::move(log).value()};
   return spawned;
 }
 
@@ -177,8 +177,9 @@ void ProcessExecutor::OnReaped(const ExitInfo& exit) {
   if (rit == by_run_.end()) return;
   // The main process is gone: kill whatever it left behind (its group and any escaped
   // descendant carrying its run id), then drain the log without waiting for EOF.
-  const int leftovers =
-      MayHaveLeftovers(rit->second.pid) ? KillRunProcesses(rit->second.pid, run_id) : 0;
+  const int leftovers = MayHaveLeftovers(rit->second.pid)
+                            ? KillRunProcesses(rit->second.pid, run_id, rit->second.state_dir)
+                            : 0;
   if (leftovers > 0) {
     spdlog::warn("run {}: killed {} leftover processes of the job", run_id, leftovers);
   }

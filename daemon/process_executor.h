@@ -36,6 +36,7 @@ class ProcessExecutor final : public Executor {
  private:
   struct Active {
     pid_t pid = 0;
+    std::string state_dir;  // scopes the run id when sweeping for leftovers
     std::unique_ptr<LogCapture> log;
   };
   bool MayHaveLeftovers(pid_t pgid) const;

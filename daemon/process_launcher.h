@@ -20,6 +20,9 @@ namespace mlcron {
 // Every child carries this variable (set to its run id); descendants inherit it, which is
 // how escaped grandchildren are found and killed after their job ends.
 inline constexpr char kRunIdEnv[] = "MLCRON_RUN_ID";
+// Run ids are unique only within one state directory, so the marker is this pair: two
+// daemons with their own state directories both have a run 1.
+inline constexpr char kStateDirEnv[] = "MLCRON_STATE_DIR";
 
 struct SpawnSpec {
   std::vector<std::string> argv;           // argv[0] is looked up in PATH when it has no '/'

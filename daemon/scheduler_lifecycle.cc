@@ -65,11 +65,10 @@ void Scheduler::RecoverInterrupted() {
     int killed = 0;
     if (run.pid > 0 && run.boot_id == boot_id &&
         ReadStartTicks(static_cast<pid_t>(run.pid)) == run.pid_start_ticks) {
-      killed = KillRunProcesses(static_cast<pid_t>(run.pid), run.id);
+      killed = KillRunProcesses(static_cast<pid_t>(run.pid), run.id, config_->state_dir);
     } else if (run.boot_id == boot_id || run.pid == 0) {
-      for (pid_t pid : FindProcessesWithEnv(kRunIdEnv, std::to_string(run.id))) {
-        if (::kill(pid, SIGKILL) == 0) ++killed;
-      }
+      // The main process is gone (or never recorded): only the marked descendants remain.
+      killed = KillRunProcesses(0, run.id, config_->state_dir);
     }
     run.status = RunStatus::kInterrupted;
     run.reason = "mlcrond stopped while it ran (pid " + std::to_string(run.pid) + ")";
