@@ -1,7 +1,6 @@
 // `mlcron pause|resume|kill|status` and `mlcron run JOB --at T` against a running mlcrond,
 // over its control socket (DESIGN.md §4 "Control"). `tick` fires every second, so pausing
-// shows within a bounded wait; `sleeper` only runs when asked. sleeper drops MLCRON_RUN_ID
-// so that no other suite's mlcron, ending a run with the same id, kills it (cli_run_test.cc).
+// shows within a bounded wait; `sleeper` only runs when asked.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -28,7 +27,7 @@ constexpr const char* kTiers = R"(  - tier: 1
     schedule: "0 0 1 1 *"
     jobs:
       - name: sleeper
-        argv: [/usr/bin/env, -u, MLCRON_RUN_ID, /bin/sleep, "300"]
+        argv: [/bin/sleep, "300"]
 )";
 
 class CliControlTest : public CliTest {

@@ -140,16 +140,13 @@ TEST_F(CliRunTest, UnknownNameIsAUsageError) {
 
 // ---- the per-job lock
 
-// A job that holds its lock until the test creates the file `release`. It drops
-// MLCRON_RUN_ID from its environment: mlcron kills every process on the machine that carries
-// the id of a run that just ended, whatever its state dir (see
-// DISABLED_AJobOfAnotherStateDirSurvives), and other test suites run jobs in parallel.
+// A job that holds its lock until the test creates the file `release`.
 constexpr const char* kSlow = R"(  - tier: 1
     name: slow_tier
     schedule: "0 0 1 1 *"
     jobs:
       - name: slow
-        argv: [/usr/bin/env, -u, MLCRON_RUN_ID, /bin/sh, -c,
+        argv: [/bin/sh, -c,
                "touch started-$MLCRON_ATTEMPT-$$; while [ ! -e release ]; do sleep 0.02; done"]
 )";
 
@@ -215,12 +212,10 @@ TEST_F(CliRunLockTest, AgainstTheDaemon) {
   StopDaemon();
 }
 
-// mlcron kills a finished run's escaped descendants by the MLCRON_RUN_ID=<id> in their
-// environment (ProcessExecutor::OnReaped -> KillRunProcesses; crash recovery likewise). Run
-// ids count per state database, so ending run 1 of one state dir SIGKILLs the running run 1
-// of every other state dir on the machine. Disabled until the match includes the state dir;
-// the fix belongs in daemon/proc.cc and its callers.
-TEST_F(CliRunLockTest, DISABLED_AJobOfAnotherStateDirSurvives) {
+// mlcron kills a finished run's escaped descendants by the MLCRON_RUN_ID=<id> and
+// MLCRON_STATE_DIR in their environment. Run ids count per state database, so ending run 1
+// of one state dir must never touch the running run 1 of another.
+TEST_F(CliRunLockTest, AJobOfAnotherStateDirSurvives) {
   WriteConfig(R"(  - tier: 1
     name: t
     schedule: "0 0 1 1 *"
