@@ -59,12 +59,13 @@ int RunNext(const NextArgs& args) {
     for (size_t j : tier.jobs) jobs.push_back(config->jobs[j].name);
     const std::string at = FormatInstant(*next[best], config->tz);
     if (args.json) {
-      out.push_back({{"at", at}, {"tier", TierJson(tier.tier)}, {"name", tier.name},
-                     {"jobs", jobs}});
+      out.push_back(
+          {{"at", at}, {"tier", TierJson(tier.tier)}, {"name", tier.name}, {"jobs", jobs}});
     } else {
       std::string joined;
       for (const auto& j : jobs) joined += (joined.empty() ? "" : ",") + j;
-      std::cout << at << "  tier " << FormatTierNumber(tier.tier) << " " << tier.name << "  " << joined << "\n";
+      std::cout << at << "  tier " << FormatTierNumber(tier.tier) << " " << tier.name << "  "
+                << joined << "\n";
     }
     next[best] = tier.schedule.NextAfter(*next[best], config->tz);
   }
@@ -108,8 +109,8 @@ void AddConfigCommands(CLI::App& app, int* exit_code) {
   cron->add_option("--tz", cron_args->tz, "IANA time zone")->capture_default_str();
   cron->add_option("-n,--count", cron_args->count, "how many instants")->capture_default_str();
   cron->callback([cron_args, exit_code] {
-    *exit_code = RunCronCommand(cron_args->expr, cron_args->after, cron_args->tz,
-                                cron_args->count, std::cout, std::cerr);
+    *exit_code = RunCronCommand(cron_args->expr, cron_args->after, cron_args->tz, cron_args->count,
+                                std::cout, std::cerr);
   });
 }
 

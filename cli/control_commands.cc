@@ -61,7 +61,8 @@ void AddControlCommands(CLI::App& app, int* exit_code) {
       json reply;
       if (!config) {
         *exit_code = kExitUsage;
-      } else if (!RunAsStateOwner(*config) || !Ask(*config, {{"cmd", v}, {"name", *name}}, &reply)) {
+      } else if (!RunAsStateOwner(*config) ||
+                 !Ask(*config, {{"cmd", v}, {"name", *name}}, &reply)) {
         *exit_code = kExitFailed;
       } else {
         std::cout << *name << (v == "pause" ? " paused\n" : " resumed\n");

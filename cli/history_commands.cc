@@ -73,12 +73,13 @@ int History(const HistoryArgs& args) {
   }
   std::cout << std::left << std::setw(7) << "RUN" << std::setw(20) << "JOB" << std::setw(27)
             << "SCHEDULED" << std::setw(9) << "TRIGGER" << std::setw(4) << "#" << std::setw(12)
-            << "STATUS" << std::setw(10) << "TOOK" << "REASON\n";
+            << "STATUS" << std::setw(10) << "TOOK"
+            << "REASON\n";
   for (const auto& r : *runs) {
     std::cout << std::left << std::setw(7) << r.id << std::setw(20) << r.job << std::setw(27)
-              << FormatInstant(r.scheduled, config->tz) << std::setw(9) << r.trigger
-              << std::setw(4) << r.attempt << std::setw(12) << RunStatusName(r.status)
-              << std::setw(10) << Duration(r) << r.reason << "\n";
+              << FormatInstant(r.scheduled, config->tz) << std::setw(9) << r.trigger << std::setw(4)
+              << r.attempt << std::setw(12) << RunStatusName(r.status) << std::setw(10)
+              << Duration(r) << r.reason << "\n";
   }
   return kExitOk;
 }
@@ -120,9 +121,9 @@ int Logs(const std::string& config_path, const std::string& job, std::int64_t ru
               << "; it has no log\n";
     return kExitFailed;
   }
-  const std::string path = run->log_path.empty() ? config->log_dir + "/" + job + "/" +
-                                                       std::to_string(run->id) + ".log"
-                                                 : run->log_path;
+  const std::string path =
+      run->log_path.empty() ? config->log_dir + "/" + job + "/" + std::to_string(run->id) + ".log"
+                            : run->log_path;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::cerr << "mlcron logs: " << path << ": cannot open (pruned?)\n";
@@ -160,7 +161,8 @@ void AddHistoryCommands(CLI::App& app, int* exit_code) {
     std::string config, to;
   };
   auto backup_args = std::make_shared<BackupArgs>();
-  auto* backup = app.add_subcommand("backup", "copy the state database with SQLite's online backup");
+  auto* backup =
+      app.add_subcommand("backup", "copy the state database with SQLite's online backup");
   backup->add_option("-c,--config", backup_args->config, "config file")->required();
   backup->add_option("--to", backup_args->to, "destination file")->required();
   backup->callback([backup_args, exit_code] {

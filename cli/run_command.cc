@@ -62,10 +62,9 @@ int RunHere(std::shared_ptr<const Config> config, const std::vector<size_t>& job
   FileJobLocks locks(config->state_dir + "/locks");
   auto launcher = MakeBoostProcessLauncher();
   std::unique_ptr<Scheduler> scheduler;
-  ProcessExecutor executor(io, launcher.get(), SiblingBinary("mlcron"),
-                           [&](std::int64_t run_id, const ExitInfo& exit) {
-                             scheduler->OnRunExit(run_id, exit);
-                           });
+  ProcessExecutor executor(
+      io, launcher.get(), SiblingBinary("mlcron"),
+      [&](std::int64_t run_id, const ExitInfo& exit) { scheduler->OnRunExit(run_id, exit); });
   SchedulerOptions options;
   options.scheduled = false;
   options.wait_for_locks = wait;

@@ -28,18 +28,17 @@ class TimerfdClockJumpWatch final : public ClockJumpWatch {
       : stream_(io, fd), on_jump_(std::move(cb)) {}
 
   void Wait() {
-    stream_.async_wait(asio::posix::stream_descriptor::wait_read,
-                       [this](boost::system::error_code ec) {
-                         if (ec) return;
-                         std::uint64_t expirations;
-                         ssize_t n = ::read(stream_.native_handle(), &expirations,
-                                            sizeof(expirations));
-                         if (n < 0 && errno == ECANCELED) {
-                           Arm(stream_.native_handle());
-                           on_jump_();
-                         }
-                         Wait();
-                       });
+    stream_.async_wait(
+        asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+          if (ec) return;
+          std::uint64_t expirations;
+          ssize_t n = ::read(stream_.native_handle(), &expirations, sizeof(expirations));
+          if (n < 0 && errno == ECANCELED) {
+            Arm(stream_.native_handle());
+            on_jump_();
+          }
+          Wait();
+        });
   }
 
  private:

@@ -61,8 +61,8 @@ Result<std::unique_ptr<ConfigWatch>> ConfigWatch::Start(asio::io_context& io,
     ::close(fd);
     return Status::Error("inotify on " + dir + ": " + std::strerror(err));
   }
-  auto watch = std::make_unique<InotifyConfigWatch>(io, fd, file.filename().string(),
-                                                    std::move(on_change));
+  auto watch =
+      std::make_unique<InotifyConfigWatch>(io, fd, file.filename().string(), std::move(on_change));
   watch->Read();
   return std::unique_ptr<ConfigWatch>(std::move(watch));
 }

@@ -1,5 +1,6 @@
 // Turns control-socket requests into scheduler calls: status, pause, resume, kill and
-// run (one job at an instant). Pure glue on the loop thread; see docs/cli-reference.md for the protocol.
+// run (one job at an instant). Pure glue on the loop thread; see docs/cli-reference.md for the
+// protocol.
 #pragma once
 
 #include <nlohmann/json.hpp>

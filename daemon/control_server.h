@@ -1,13 +1,12 @@
 // The daemon's control socket: state_dir/control.sock, mode 0600, one JSON request per line
-// and one JSON reply per line (see docs/cli-reference.md). Runs on the loop's io_context; the handler
-// is called on the loop thread, so it may touch scheduler state directly.
+// and one JSON reply per line (see docs/cli-reference.md). Runs on the loop's io_context; the
+// handler is called on the loop thread, so it may touch scheduler state directly.
 #pragma once
 
 #include <functional>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "daemon/status.h"
 

@@ -44,8 +44,8 @@ class Daemon {
                   [this](std::int64_t run_id, const ExitInfo& exit) {
                     scheduler_->OnRunExit(run_id, exit);
                   }),
-        scheduler_(std::make_unique<Scheduler>(config_, store_.get(), &executor_, &clock_,
-                                               &locks_)),
+        scheduler_(
+            std::make_unique<Scheduler>(config_, store_.get(), &executor_, &clock_, &locks_)),
         loop_(io_, scheduler_.get(), &executor_) {}
 
   int Run() {
@@ -55,8 +55,7 @@ class Daemon {
       return 1;
     }
     auto control = ControlServer::Listen(
-        io_, config_->state_dir + "/control.sock",
-        [this](const nlohmann::json& request) {
+        io_, config_->state_dir + "/control.sock", [this](const nlohmann::json& request) {
           auto reply = HandleControl(*scheduler_, request);
           loop_.Kick();  // a queued run or a kill must act now, not at the next timer
           return reply;
@@ -87,9 +86,9 @@ class Daemon {
     loop_.Start();
     notifier_.Ready("scheduling " + std::to_string(config_->jobs.size()) + " jobs in " +
                     std::to_string(config_->tiers.size()) + " tiers");
-    spdlog::info("mlcrond {} ready: {} ({} jobs, {} tiers, time zone {}), state {}",
-                 MLCRON_VERSION, config_->path, config_->jobs.size(), config_->tiers.size(),
-                 config_->timezone_name, config_->state_dir);
+    spdlog::info("mlcrond {} ready: {} ({} jobs, {} tiers, time zone {}), state {}", MLCRON_VERSION,
+                 config_->path, config_->jobs.size(), config_->tiers.size(), config_->timezone_name,
+                 config_->state_dir);
     LogNext();
     io_.run();
     spdlog::info("mlcrond stopped");

@@ -41,8 +41,8 @@ Scheduler::Scheduler(std::shared_ptr<const Config> config, StateStore* store, Ex
       options_(options),
       rng_(options.jitter_seed) {
   for (const auto& job : config_->jobs) {
-    jobs_[job.name].schedule_key = config_->timezone_name + " " +
-                                   config_->TierOf(job).schedule.ToString();
+    jobs_[job.name].schedule_key =
+        config_->timezone_name + " " + config_->TierOf(job).schedule.ToString();
   }
 }
 
@@ -258,7 +258,8 @@ bool Scheduler::StartOne(Occurrence& occ, TimePoint now) {
   request.job_index = occ.job_index;
   request.scheduled = occ.scheduled;
   request.attempt = occ.attempt;
-  request.log_path = occ.config->log_dir + "/" + occ.job + "/" + std::to_string(occ.run_id) + ".log";
+  request.log_path =
+      occ.config->log_dir + "/" + occ.job + "/" + std::to_string(occ.run_id) + ".log";
   auto spawned = executor_->Start(request);
   occ.running = true;
   occ.started = now;
@@ -271,8 +272,8 @@ bool Scheduler::StartOne(Occurrence& occ, TimePoint now) {
     return false;
   }
   occ.pid = spawned->pid;
-  if (Status s = store_->SetRunProcess(occ.run_id, spawned->pid, spawned->start_ticks,
-                                       ReadBootId(), now);
+  if (Status s =
+          store_->SetRunProcess(occ.run_id, spawned->pid, spawned->start_ticks, ReadBootId(), now);
       !s.ok()) {
     spdlog::error("job {} run {}: {}", occ.job, occ.run_id, s.message());
   }
@@ -323,7 +324,8 @@ void Scheduler::OnRunExit(std::int64_t run_id, const ExitInfo& exit) {
   run.cpu_user_s = exit.cpu_user_s;
   run.cpu_sys_s = exit.cpu_sys_s;
   run.log_path = occ.config->log_dir + "/" + occ.job + "/" + std::to_string(run_id) + ".log";
-  if (occ.forced_status && !(exit.exit_code == 0 && *occ.forced_status == RunStatus::kInterrupted)) {
+  if (occ.forced_status &&
+      !(exit.exit_code == 0 && *occ.forced_status == RunStatus::kInterrupted)) {
     run.status = *occ.forced_status;
     run.reason = occ.forced_reason;
   } else if (exit.exit_code == 0) {
@@ -341,8 +343,8 @@ void Scheduler::OnRunExit(std::int64_t run_id, const ExitInfo& exit) {
     spdlog::info("job {} run {} succeeded in {:.3f}s (cpu {:.3f}s)", occ.job, run_id, secs,
                  exit.cpu_user_s + exit.cpu_sys_s);
   } else {
-    spdlog::warn("job {} run {} {}: {} after {:.3f}s", occ.job, run_id,
-                 RunStatusName(run.status), run.reason, secs);
+    spdlog::warn("job {} run {} {}: {} after {:.3f}s", occ.job, run_id, RunStatusName(run.status),
+                 run.reason, secs);
   }
 
   const bool failed = run.status == RunStatus::kFailed || run.status == RunStatus::kTimedOut;
@@ -411,7 +413,8 @@ void Scheduler::RecordSkip(const std::string& job, Instant scheduled, const std:
   run.ended = clock_->Now();
   run.config_sha = config_->sha256;
   auto id = store_->InsertRun(run);
-  if (!id.ok()) spdlog::error("job {}: cannot record {}: {}", job, RunStatusName(status), id.message());
+  if (!id.ok())
+    spdlog::error("job {}: cannot record {}: {}", job, RunStatusName(status), id.message());
   if (trigger == "schedule" || trigger == "catchup") {
     if (Status s = store_->SetLastOccurrence(job, scheduled); !s.ok()) {
       spdlog::error("job {}: {}", job, s.message());

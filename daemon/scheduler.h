@@ -93,8 +93,10 @@ class Scheduler {
   // Runs that end this way are recorded as interrupted, so the next start retries them.
   void BeginShutdown();
   bool Idle() const;  // nothing running or waiting
-  bool AnyFailed() const { return any_failed_; }  // a run failed for good, or was skipped
-                                                  // because an upstream did
+  bool AnyFailed() const {
+    return any_failed_;
+  }  // a run failed for good, or was skipped
+     // because an upstream did
   SchedulerStatus GetStatus() const;
   const Config& config() const { return *config_; }
 
@@ -134,7 +136,7 @@ class Scheduler {
   SchedulerOptions options_;
   std::mt19937_64 rng_;
 
-  std::map<std::string, JobState> jobs_;  // by job name
+  std::map<std::string, JobState> jobs_;                  // by job name
   std::vector<std::unique_ptr<Occurrence>> occurrences_;  // waiting or running
   std::set<std::string> paused_;
   int next_batch_ = 1;

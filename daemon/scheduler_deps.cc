@@ -11,10 +11,14 @@ namespace {
 
 std::string Describe(const RunRecord& r) {
   switch (r.status) {
-    case RunStatus::kSkipped: return "was skipped (" + r.reason + ")";
-    case RunStatus::kMissed: return "missed its run";
-    case RunStatus::kInterrupted: return "was interrupted";
-    default: break;
+    case RunStatus::kSkipped:
+      return "was skipped (" + r.reason + ")";
+    case RunStatus::kMissed:
+      return "missed its run";
+    case RunStatus::kInterrupted:
+      return "was interrupted";
+    default:
+      break;
   }
   std::string text = std::string(RunStatusName(r.status));
   if (!r.reason.empty()) text += " (" + r.reason + ")";
@@ -65,10 +69,10 @@ Scheduler::DepVerdict Scheduler::CheckUpstreams(const Occurrence& occ, std::stri
       in_flight = false;
     }
     // An occurrence in flight at the bound instant wins over an earlier attempt's record.
-    if (in_flight || (bound && std::any_of(occurrences_.begin(), occurrences_.end(),
-                                           [&](const auto& o) {
-                                             return o && o->job == up && o->scheduled == *bound;
-                                           }))) {
+    if (in_flight ||
+        (bound && std::any_of(occurrences_.begin(), occurrences_.end(), [&](const auto& o) {
+           return o && o->job == up && o->scheduled == *bound;
+         }))) {
       wait = true;
       *reason = "upstream " + up + " did not finish";
       continue;

@@ -77,7 +77,8 @@ void Scheduler::RecoverInterrupted() {
     if (run.log_path.empty()) {
       run.log_path = config_->log_dir + "/" + run.job + "/" + std::to_string(run.id) + ".log";
     }
-    if (Status s = store_->FinishRun(run); !s.ok()) spdlog::error("crash recovery: {}", s.message());
+    if (Status s = store_->FinishRun(run); !s.ok())
+      spdlog::error("crash recovery: {}", s.message());
     spdlog::warn("job {} run {}: {}", run.job, run.id, run.reason);
   }
 
@@ -145,9 +146,15 @@ void Scheduler::CatchUp(TimePoint now) {
     const Instant window_start = now_s - job.catchup_window;
     size_t runs = 0;
     switch (job.catchup) {
-      case Catchup::kNone: runs = 0; break;
-      case Catchup::kLatest: runs = 1; break;
-      case Catchup::kAll: runs = static_cast<size_t>(job.max_catchup); break;
+      case Catchup::kNone:
+        runs = 0;
+        break;
+      case Catchup::kLatest:
+        runs = 1;
+        break;
+      case Catchup::kAll:
+        runs = static_cast<size_t>(job.max_catchup);
+        break;
     }
     std::vector<Instant> to_run;
     for (size_t k = missed.size(); k-- > 0;) {  // oldest first
@@ -213,8 +220,8 @@ std::vector<std::string> Scheduler::Reload(std::shared_ptr<const Config> config)
         changes.push_back("job " + job.name + " added: " + state.schedule_key + ", next " + next);
         (void)store_->SetLastOccurrence(job.name, now_s);
       } else {
-        changes.push_back("job " + job.name + " rescheduled: " + it->second.schedule_key +
-                          " -> " + state.schedule_key + ", next " + next);
+        changes.push_back("job " + job.name + " rescheduled: " + it->second.schedule_key + " -> " +
+                          state.schedule_key + ", next " + next);
       }
     }
     next_jobs.emplace(job.name, std::move(state));
@@ -323,8 +330,8 @@ SchedulerStatus Scheduler::GetStatus() const {
   }
   for (const auto& job : config_->jobs) {
     auto it = jobs_.find(job.name);
-    status.next.push_back({job.name, it == jobs_.end() ? std::nullopt : it->second.next_due,
-                           IsPaused(job)});
+    status.next.push_back(
+        {job.name, it == jobs_.end() ? std::nullopt : it->second.next_due, IsPaused(job)});
   }
   return status;
 }

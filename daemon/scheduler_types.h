@@ -36,8 +36,8 @@ struct Scheduler::Occurrence {
   std::int64_t run_id = 0;
   std::int64_t pid = 0;
   TimePoint started{};
-  std::optional<TimePoint> term_at;  // SIGTERM at timeout
-  std::optional<TimePoint> kill_at;  // SIGKILL after kill_grace
+  std::optional<TimePoint> term_at;        // SIGTERM at timeout
+  std::optional<TimePoint> kill_at;        // SIGKILL after kill_grace
   std::optional<RunStatus> forced_status;  // timed_out, killed or interrupted
   std::string forced_reason;
 
