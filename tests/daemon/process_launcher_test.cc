@@ -249,9 +249,12 @@ TEST(BoostProcessLauncher, KillsAndReapsEscapedGrandchildrenAsSubreaper) {
   }));
 
   EXPECT_GE(KillRunProcesses(pid, run_id), 1);
+  // Wait for our own reap of the escapee: a dying process loses its environ before it
+  // becomes a zombie, so "no marker and no zombie" alone can hold for an instant too early.
   EXPECT_TRUE(PollUntil([&] {
     exits.Sweep();
-    return FindProcessesWithEnv(kRunIdEnv, marker).empty() && ZombieChildren().empty();
+    return exits.Get(escaped).has_value() && FindProcessesWithEnv(kRunIdEnv, marker).empty() &&
+           ZombieChildren().empty();
   }));
   // As subreaper we inherited the escapee and reaped it ourselves.
   auto escaped_exit = exits.Get(escaped);
