@@ -61,16 +61,22 @@ int Scheduler::QueueBatch(const std::vector<size_t>& job_indices, Instant at,
   const int batch = next_batch_++;
   for (size_t index : job_indices) batches_[batch][config_->jobs[index].name] = std::nullopt;
   for (size_t index : job_indices) {
-    auto occ = std::make_unique<Occurrence>();
-    occ->config = config_;
-    occ->job_index = index;
-    occ->job = config_->jobs[index].name;
-    occ->scheduled = at;
-    occ->trigger = trigger;
+    auto occ = NewOccurrence(index, at, trigger);
     occ->batch = batch;
     AddOccurrence(std::move(occ));
   }
   return batch;
+}
+
+std::unique_ptr<Scheduler::Occurrence> Scheduler::NewOccurrence(size_t job_index, Instant t,
+                                                                const std::string& trigger) const {
+  auto occ = std::make_unique<Occurrence>();
+  occ->config = config_;
+  occ->job_index = job_index;
+  occ->job = config_->jobs[job_index].name;
+  occ->scheduled = t;
+  occ->trigger = trigger;
+  return occ;
 }
 
 void Scheduler::AddOccurrence(std::unique_ptr<Occurrence> occ) {
@@ -159,12 +165,7 @@ void Scheduler::CreateDueOccurrences(TimePoint now) {
       RecordSkip(job.name, t, "schedule", RunStatus::kSkipped, "paused");
       continue;
     }
-    auto occ = std::make_unique<Occurrence>();
-    occ->config = config_;
-    occ->job_index = i;
-    occ->job = job.name;
-    occ->scheduled = t;
-    occ->trigger = "schedule";
+    auto occ = NewOccurrence(i, t, "schedule");
     if (state.next_due) occ->deadline = ToTimePoint(*state.next_due);
     AddOccurrence(std::move(occ));
   }

@@ -105,6 +105,9 @@ class Scheduler {
   struct JobState;
 
   void CreateDueOccurrences(TimePoint now);
+  // A waiting occurrence of config job `job_index` at `t`, bound to the live config.
+  std::unique_ptr<Occurrence> NewOccurrence(size_t job_index, Instant t,
+                                            const std::string& trigger) const;
   void AddOccurrence(std::unique_ptr<Occurrence> occ);
   void EvaluateWaiting(TimePoint now);
   void StartReady(TimePoint now);

@@ -99,12 +99,7 @@ void Scheduler::RecoverInterrupted() {
       return r.status == RunStatus::kSucceeded;
     });
     if (finished) continue;  // a finished occurrence never starts again
-    auto occ = std::make_unique<Occurrence>();
-    occ->config = config_;
-    occ->job_index = *index;
-    occ->job = run.job;
-    occ->scheduled = run.scheduled;
-    occ->trigger = "recovery";
+    auto occ = NewOccurrence(*index, run.scheduled, "recovery");
     occ->attempt = run.attempt + 1;
     spdlog::info("job {}: retrying the interrupted occurrence {} once", run.job,
                  FormatInstant(run.scheduled, config_->tz));
@@ -185,12 +180,7 @@ void Scheduler::CatchUp(TimePoint now) {
       }
       spdlog::info("job {}: catching up the occurrence {}", job.name,
                    FormatInstant(t, config_->tz));
-      auto occ = std::make_unique<Occurrence>();
-      occ->config = config_;
-      occ->job_index = i;
-      occ->job = job.name;
-      occ->scheduled = t;
-      occ->trigger = "catchup";
+      auto occ = NewOccurrence(i, t, "catchup");
       // Not AddOccurrence(): its overlap policy would skip every catch-up occurrence but the
       // first as "still waiting". They run one at a time, oldest first, as StartReady never
       // starts a job twice at once.
