@@ -20,8 +20,6 @@ namespace {
 
 using std::chrono::seconds;
 
-Instant FloorSeconds(Clock::TimePoint t) { return std::chrono::floor<seconds>(t); }
-
 Clock::TimePoint ToTimePoint(Instant t) { return Clock::TimePoint(t.time_since_epoch()); }
 
 std::string SignalName(int sig) {
@@ -41,8 +39,7 @@ Scheduler::Scheduler(std::shared_ptr<const Config> config, StateStore* store, Ex
       options_(options),
       rng_(options.jitter_seed) {
   for (const auto& job : config_->jobs) {
-    jobs_[job.name].schedule_key =
-        config_->timezone_name + " " + config_->TierOf(job).schedule.ToString();
+    jobs_[job.name].schedule_key = ScheduleKey(*config_, job);
   }
 }
 

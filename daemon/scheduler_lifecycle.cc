@@ -16,12 +16,6 @@ namespace {
 
 using std::chrono::seconds;
 
-Instant FloorSeconds(Clock::TimePoint t) { return std::chrono::floor<seconds>(t); }
-
-std::string ScheduleKey(const Config& config, const JobConfig& job) {
-  return config.timezone_name + " " + config.TierOf(job).schedule.ToString();
-}
-
 }  // namespace
 
 Status Scheduler::Start(bool run_now) {

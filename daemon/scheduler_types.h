@@ -44,6 +44,15 @@ struct Scheduler::Occurrence {
   const JobConfig& job_config() const { return config->jobs[job_index]; }
 };
 
+inline Instant FloorSeconds(Clock::TimePoint t) {
+  return std::chrono::floor<std::chrono::seconds>(t);
+}
+
+// What identifies a job's schedule for reload: zone and schedule text.
+inline std::string ScheduleKey(const Config& config, const JobConfig& job) {
+  return config.timezone_name + " " + config.TierOf(job).schedule.ToString();
+}
+
 struct Scheduler::JobState {
   std::optional<Instant> next_due;  // the next scheduled instant not yet handled
   std::string schedule_key;         // detects schedule changes on reload
