@@ -1,7 +1,9 @@
 // `mlcron pause|resume|kill|status`: talk to the running daemon over its control socket.
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
@@ -28,7 +30,38 @@ bool Ask(const Config& config, const json& request, json* reply) {
   return true;
 }
 
+// When no daemon answers: what the config and the state database say, in the daemon's
+// reply shape, so an operator still sees the next occurrences and what is paused.
+json OfflineStatus(const Config& config) {
+  json next = json::array();
+  std::set<std::string> paused;
+  // Only read an existing database: asking for status must not create state.
+  std::error_code ec;
+  const bool has_state = std::filesystem::exists(config.state_dir + "/mlcron.db", ec);
+  if (auto store = has_state ? OpenStateOrPrint(config) : nullptr) {
+    if (auto names = store->PausedNames(); names.ok()) paused.insert(names->begin(), names->end());
+  }
+  const Instant now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  for (const auto& job : config.jobs) {
+    auto at = config.TierOf(job).schedule.NextAfter(now, config.tz);
+    next.push_back(
+        {{"job", job.name},
+         {"next", at ? json(FormatInstant(*at, config.tz)) : json(nullptr)},
+         {"paused", paused.count(job.name) + paused.count(config.TierOf(job).name) > 0}});
+  }
+  return {{"ok", true},
+          {"daemon_running", false},
+          {"config", config.path},
+          {"config_sha256", config.sha256},
+          {"running", json::array()},
+          {"next", next},
+          {"waiting", 0}};
+}
+
 void PrintStatus(const json& status) {
+  if (!status.value("daemon_running", true)) {
+    std::cout << "mlcrond is not running; next occurrences if it were:\n";
+  }
   std::cout << "config " << status.value("config", "") << " (sha256 "
             << status.value("config_sha256", "").substr(0, 12) << ")\n";
   const auto& running = status["running"];
@@ -96,12 +129,25 @@ void AddControlCommands(CLI::App& app, int* exit_code) {
     json reply;
     if (!config) {
       *exit_code = kExitUsage;
-    } else if (!RunAsStateOwner(*config) || !Ask(*config, {{"cmd", "status"}}, &reply)) {
+    } else if (!RunAsStateOwner(*config)) {
       *exit_code = kExitFailed;
-    } else if (*as_json) {
-      std::cout << reply.dump(2) << "\n";
     } else {
-      PrintStatus(reply);
+      auto answer = ControlRequest(ControlSocketPath(*config), {{"cmd", "status"}});
+      if (!answer.ok() || !answer->value("ok", false)) {
+        const std::string error =
+            answer.ok() ? answer->value("error", std::string("request failed")) : answer.message();
+        std::cerr << "mlcron: " << error << "\n";
+        *exit_code = kExitFailed;  // scripts can tell a stopped daemon by the exit code
+        if (!answer.ok() && error.rfind(kDaemonNotRunning, 0) == 0) reply = OfflineStatus(*config);
+      } else {
+        reply = *answer;
+      }
+      if (reply.is_null()) return;
+      if (*as_json) {
+        std::cout << reply.dump(2) << "\n";
+      } else {
+        PrintStatus(reply);
+      }
     }
   });
 }

@@ -28,8 +28,13 @@ json StatusReply(const Scheduler& scheduler) {
                     {"next", n.at ? json(FormatInstant(*n.at, config.tz)) : json(nullptr)},
                     {"paused", n.paused}});
   }
-  return {{"ok", true},         {"config", config.path}, {"config_sha256", config.sha256},
-          {"running", running}, {"next", next},          {"waiting", status.pending}};
+  return {{"ok", true},
+          {"daemon_running", true},
+          {"config", config.path},
+          {"config_sha256", config.sha256},
+          {"running", running},
+          {"next", next},
+          {"waiting", status.pending}};
 }
 
 }  // namespace

@@ -124,7 +124,7 @@ Result<nlohmann::json> ControlRequest(const std::string& path, const nlohmann::j
     const int err = errno;
     ::close(fd);
     if (err == ENOENT || err == ECONNREFUSED) {
-      return Status::Error("mlcrond is not running (nothing listens on " + path + ")");
+      return Status::Error(std::string(kDaemonNotRunning) + " (nothing listens on " + path + ")");
     }
     return Status::Error(path + ": " + std::strerror(err));
   }

@@ -30,5 +30,7 @@ Result<nlohmann::json> ControlRequest(const std::string& path, const nlohmann::j
                                       int timeout_ms = 10000);
 
 inline constexpr size_t kMaxControlLine = 64 * 1024;
+// ControlRequest's error when nothing listens on the socket starts with this.
+inline constexpr char kDaemonNotRunning[] = "mlcrond is not running";
 
 }  // namespace mlcron

@@ -230,12 +230,27 @@ TEST_F(CliControlTest, RunAtUnknownJobOrBadInstant) {
 
 TEST_F(CliControlTest, WithoutADaemon) {
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"pause", "tick"}, {"resume", "tick"}, {"kill", "1"}, {"status"}}) {
+       {std::vector<std::string>{"pause", "tick"}, {"resume", "tick"}, {"kill", "1"}}) {
     RunResult r = MlcronC(args);
     EXPECT_EQ(r.exit_code, 1) << args[0] << "\n" << r;
     EXPECT_EQ(r.out, "");
     EXPECT_THAT(r.err, HasSubstr("mlcrond is not running")) << args[0];
   }
+  // status still fails (exit 1), but shows what the config and the state say, and creates
+  // no state of its own.
+  RunResult status = MlcronC({"status"});
+  EXPECT_EQ(status.exit_code, 1) << status;
+  EXPECT_THAT(status.err, HasSubstr("mlcrond is not running"));
+  EXPECT_THAT(status.out, ::testing::StartsWith("mlcrond is not running; next occurrences if it "
+                                                "were:\nconfig "));
+  EXPECT_THAT(status.out, HasSubstr("0 running, 0 waiting\nnext:\n  tick  "));
+  EXPECT_FALSE(fs::exists(state_dir() / "mlcron.db"));
+  RunResult status_json = MlcronC({"status", "--json"});
+  EXPECT_EQ(status_json.exit_code, 1);
+  json offline = json::parse(status_json.out);
+  EXPECT_EQ(offline["daemon_running"], false);
+  EXPECT_EQ(offline["next"][0]["job"], "tick");
+  EXPECT_EQ(offline["next"][0]["paused"], false);
   // run --at falls back to running the occurrence here.
   RunResult here = MlcronC({"run", "tick", "--at", "2024-01-01T00:00:00Z"});
   EXPECT_EQ(here.exit_code, 0) << here;
