@@ -101,18 +101,28 @@ Result<SpawnedProcess> ProcessExecutor::Start(const RunRequest& request) {
   }
   auto spec = BuildSpec(request, argv, "running");
   if (!spec.ok()) return spec.status();
-  auto log = LogCapture::Open(io_, request.log_path, job.log_max_bytes);
-  if (!log.ok()) return log.status();
-  spec->output_fd = (*log)->write_fd();
-  auto spawned = launcher_->Spawn(*spec);
-  (*log)->CloseWriteEnd();
+  std::unique_ptr<LogCapture> log;
+  auto spawned = SpawnLogged(*spec, request.log_path, job.log_max_bytes, &log);
+  if (!spawned.ok()) return spawned.status();
+  by_pid_[spawned->pid] = request.run_id;
+  by_run_[request.run_id] = Active{spawned->pid, request.config->state_dir, std::move(log)};
+  return spawned;
+}
+
+Result<SpawnedProcess> ProcessExecutor::SpawnLogged(SpawnSpec& spec, const std::string& log_path,
+                                                    std::uint64_t log_max_bytes,
+                                                    std::unique_ptr<LogCapture>* log) {
+  auto capture = LogCapture::Open(io_, log_path, log_max_bytes);
+  if (!capture.ok()) return capture.status();
+  spec.output_fd = (*capture)->write_fd();
+  auto spawned = launcher_->Spawn(spec);
+  (*capture)->CloseWriteEnd();  // the child has its copy; EOF must depend on it alone
   if (!spawned.ok()) {
-    (*log)->Finish();
+    (*capture)->Finish();
     return spawned.status();
   }
-  (*log)->Start();
-  by_pid_[spawned->pid] = request.run_id;
-  by_run_[request.run_id] = Active{spawned->pid, request.config->state_dir, std::move(log).value()};
+  (*capture)->Start();
+  *log = std::move(capture).value();
   return spawned;
 }
 
@@ -128,23 +138,16 @@ void ProcessExecutor::StartHook(const RunRequest& request, const std::vector<std
     spdlog::error("on_failure of job {}: {}", request.job().name, spec.message());
     return;
   }
-  auto log = LogCapture::Open(io_, request.log_path + ".on_failure", request.job().log_max_bytes);
-  if (!log.ok()) {
-    spdlog::error("on_failure of job {}: {}", request.job().name, log.message());
-    return;
-  }
-  spec->output_fd = (*log)->write_fd();
-  auto spawned = launcher_->Spawn(*spec);
-  (*log)->CloseWriteEnd();
+  std::unique_ptr<LogCapture> log;
+  auto spawned =
+      SpawnLogged(*spec, request.log_path + ".on_failure", request.job().log_max_bytes, &log);
   if (!spawned.ok()) {
     spdlog::error("on_failure of job {}: {}", request.job().name, spawned.message());
-    (*log)->Finish();
     return;
   }
-  (*log)->Start();
   spdlog::info("on_failure of job {} run {} started (pid {})", request.job().name, request.run_id,
                spawned->pid);
-  hooks_[spawned->pid] = std::move(log).value();
+  hooks_[spawned->pid] = std::move(log);
 }
 
 bool ProcessExecutor::MayHaveLeftovers(pid_t pgid) const {

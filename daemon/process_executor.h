@@ -40,6 +40,10 @@ class ProcessExecutor final : public Executor {
     std::unique_ptr<LogCapture> log;
   };
   bool MayHaveLeftovers(pid_t pgid) const;
+  // Opens the log capture, spawns `spec` writing into it, and starts reading; on success
+  // `*log` owns the capture.
+  Result<SpawnedProcess> SpawnLogged(SpawnSpec& spec, const std::string& log_path,
+                                     std::uint64_t log_max_bytes, std::unique_ptr<LogCapture>* log);
   Result<SpawnSpec> BuildSpec(const RunRequest& request, const std::vector<std::string>& argv,
                               const std::string& status);
 
