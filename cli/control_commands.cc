@@ -16,8 +16,10 @@ namespace {
 using nlohmann::json;
 
 // Sends one request; prints the error and returns false when the daemon says no.
-bool Ask(const Config& config, const json& request, json* reply) {
+// `*not_running` (if given) tells whether nothing listened on the socket at all.
+bool Ask(const Config& config, const json& request, json* reply, bool* not_running = nullptr) {
   auto result = ControlRequest(ControlSocketPath(config), request);
+  if (not_running) *not_running = !result.ok() && result.message().rfind(kDaemonNotRunning, 0) == 0;
   if (!result.ok()) {
     std::cerr << "mlcron: " << result.message() << "\n";
     return false;
@@ -132,17 +134,12 @@ void AddControlCommands(CLI::App& app, int* exit_code) {
     } else if (!RunAsStateOwner(*config)) {
       *exit_code = kExitFailed;
     } else {
-      auto answer = ControlRequest(ControlSocketPath(*config), {{"cmd", "status"}});
-      if (!answer.ok() || !answer->value("ok", false)) {
-        const std::string error =
-            answer.ok() ? answer->value("error", std::string("request failed")) : answer.message();
-        std::cerr << "mlcron: " << error << "\n";
+      bool not_running = false;
+      if (!Ask(*config, {{"cmd", "status"}}, &reply, &not_running)) {
         *exit_code = kExitFailed;  // scripts can tell a stopped daemon by the exit code
-        if (!answer.ok() && error.rfind(kDaemonNotRunning, 0) == 0) reply = OfflineStatus(*config);
-      } else {
-        reply = *answer;
+        if (!not_running) return;
+        reply = OfflineStatus(*config);
       }
-      if (reply.is_null()) return;
       if (*as_json) {
         std::cout << reply.dump(2) << "\n";
       } else {

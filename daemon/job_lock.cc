@@ -12,6 +12,18 @@
 namespace mlcron {
 namespace {
 
+// Records our pid for a refused locker's error message. Writes only when another pid is
+// recorded: a job start must not wait on the file system journal for an unchanged file.
+void RecordHolderPid(int fd) {
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  char buf[32] = {};
+  const ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+  if (n == static_cast<ssize_t>(pid.size()) && pid == buf) return;
+  if (::ftruncate(fd, 0) == 0) {
+    [[maybe_unused]] ssize_t w = ::pwrite(fd, pid.data(), pid.size(), 0);
+  }
+}
+
 Result<std::unique_ptr<LockFile>> AcquireImpl(const std::string& path, bool block,
                                               LockFile* (*make)(int)) {
   std::error_code ec;
@@ -34,11 +46,7 @@ Result<std::unique_ptr<LockFile>> AcquireImpl(const std::string& path, bool bloc
     }
     return Status::Error(path + ": " + std::strerror(err));
   }
-  // Record the holder for the next one's error message.
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) == 0) {
-    [[maybe_unused]] ssize_t w = ::pwrite(fd, pid.data(), pid.size(), 0);
-  }
+  RecordHolderPid(fd);
   return std::unique_ptr<LockFile>(make(fd));
 }
 
@@ -74,18 +82,7 @@ bool FileJobLocks::TryLock(const std::string& job) {
     rc = ::flock(entry.fd, LOCK_EX | LOCK_NB);
   } while (rc != 0 && errno == EINTR);
   entry.held = rc == 0;
-  if (entry.held) {
-    // Name the holder for a refused `mlcron run`, writing only when the recorded pid is
-    // another process's: a job start must not wait on the file system journal.
-    const std::string pid = std::to_string(::getpid()) + "\n";
-    char buf[32] = {};
-    const ssize_t n = ::pread(entry.fd, buf, sizeof(buf) - 1, 0);
-    if (n != static_cast<ssize_t>(pid.size()) || pid != buf) {
-      if (::ftruncate(entry.fd, 0) == 0) {
-        [[maybe_unused]] ssize_t w = ::pwrite(entry.fd, pid.data(), pid.size(), 0);
-      }
-    }
-  }
+  if (entry.held) RecordHolderPid(entry.fd);
   return entry.held;
 }
 
