@@ -24,6 +24,13 @@ const JobConfig* Config::FindJob(std::string_view name) const {
   return i ? &jobs[*i] : nullptr;
 }
 
+const ModelConfig* Config::FindModel(std::string_view name) const {
+  for (const ModelConfig& m : models) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
 const TierConfig* Config::FindTier(std::string_view name) const {
   const std::optional<size_t> i = Lookup(tiers, tier_index, name);
   return i ? &tiers[*i] : nullptr;

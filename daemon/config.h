@@ -12,7 +12,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "daemon/job_params.h"
+#include "daemon/model_config.h"
 #include "daemon/schedule.h"
+#include "daemon/source_pos.h"
 
 namespace date {
 class time_zone;
@@ -30,11 +33,6 @@ struct NameHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 using NameIndex = std::unordered_map<std::string, size_t, NameHash, std::equal_to<>>;
-
-struct SourcePos {
-  int line = 0;  // 1-based; 0 when unknown
-  int col = 0;
-};
 
 // Settings every job inherits from `defaults:` unless it sets its own.
 struct JobDefaults {
@@ -59,9 +57,8 @@ struct JobConfig {
   bool shell = false;             // argv is [script] run by /bin/sh -c only when asked
   std::map<std::string, std::string> env;
   std::string cwd;  // absolute; empty means the config's folder
-  // Keys of the built-in kinds (sql, model, input, output, ...), kept as written until
-  // their issue validates them.
-  std::map<std::string, std::string> params;
+  // Keys of the built-in kinds (file, sql, model, input, output, ...).
+  BuiltinJobParams builtin;
 
   std::vector<std::string> after;  // as written on the job
   // Resolved upstream jobs (indices into Config::jobs): the tier's `after` expanded to jobs,
@@ -116,6 +113,10 @@ struct Config {
   // scan when these are stale, so a Config built by hand (in tests) needs no index.
   NameIndex job_index;
   NameIndex tier_index;
+
+  std::vector<ModelConfig> models;  // `models:` in file order
+
+  const ModelConfig* FindModel(std::string_view name) const;
 
   const JobConfig* FindJob(std::string_view name) const;
   const TierConfig* FindTier(std::string_view name) const;

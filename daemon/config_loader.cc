@@ -12,6 +12,8 @@
 #include <filesystem>
 
 #include "daemon/config_graph.h"
+#include "daemon/config_job_params.h"
+#include "daemon/config_models.h"
 #include "daemon/config_tiers.h"
 #include "daemon/sha256.h"
 #include "daemon/suggest.h"
@@ -150,7 +152,8 @@ void Validate(const YAML::Node& root, Config* c, ErrorSink* errors) {
   }
   ReadDefaults(top, &c->defaults, errors);
   // Sections other issues validate; only their shape is checked here.
-  for (const char* key : {"models", "replay", "api"}) {
+  if (const Field* f = top.Find("models")) c->models = ReadModels(*f, errors);
+  for (const char* key : {"replay", "api"}) {
     if (const Field* f = top.Find(key)) (void)ExpectMap(*f, errors);
   }
 
@@ -161,6 +164,7 @@ void Validate(const YAML::Node& root, Config* c, ErrorSink* errors) {
     return;
   }
   ParsedTiers parsed = ReadTiers(*tiers, c->defaults, c->base_dir, errors);
+  CheckModelReferences(parsed.jobs, c->models, errors);
   ResolvedGraph graph = ResolveGraph(parsed.graph);
   for (GraphProblem& p : graph.problems) errors->Add(p.pos, std::move(p.message));
   if (errors->empty()) Assemble(std::move(parsed), graph, c);

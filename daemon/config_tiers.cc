@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "daemon/argv_expand.h"
+#include "daemon/config_job_params.h"
 #include "daemon/job_kind.h"
 #include "daemon/schedule.h"
 #include "daemon/suggest.h"
@@ -189,14 +190,7 @@ JobConfig ReadJob(const Field& f, const JobDefaults& defaults, const std::string
   if (auto v = map.Int("nice", -20, 19)) job.nice = static_cast<int>(*v);
   if (auto v = map.Size("memory_max")) job.memory_max_bytes = *v;
 
-  // Kind-specific keys are kept as written until their kind's issue validates them. With an
-  // unknown kind, accept them all rather than burying the kind error under key errors.
-  for (const std::string& kind : KnownJobKinds()) {
-    if (kind != job.kind && kind_known) continue;
-    for (const std::string& key : KindSpecificKeys(kind)) {
-      if (const Field* kf = map.Find(key)) job.params[key] = ValueText(kf->value);
-    }
-  }
+  ReadBuiltinParams(map, kind_known, base_dir, &job, errors);
   map.Finish([&](std::string_view key) { return KindKeyHint(key, job.kind); });
   return job;
 }

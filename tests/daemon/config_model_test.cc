@@ -66,8 +66,16 @@ tiers:
 models:
   result:
     table: match_features
+    key: match_id
+    time: date
+    label: result
     features: [home_form, away_form]
-    anything: {goes: here}
+    segment_by: division
+    objective: multi:softprob
+    params: {max_depth: 4, eta: 0.05, num_class: 3}
+    incremental: {rounds: 30, min_new_rows: 100, max_chain: 12}
+    holdout: {fraction: 20%, min_rows: 20}
+    promote: {min_improvement: 2%}
 replay: {from: 2020-01-01}
 )";
 
@@ -133,8 +141,8 @@ TEST(ConfigModel, JobsInheritDefaultsUnlessSet) {
   EXPECT_EQ(aggregate.log_max_bytes, 1u << 20);
   EXPECT_EQ(aggregate.trigger, Trigger::kAllSuccess);
   EXPECT_EQ(aggregate.kind, "features");
-  EXPECT_THAT(aggregate.params,
-              ElementsAre(std::pair<const std::string, std::string>("sql", "features/form.sql")));
+  EXPECT_EQ(aggregate.builtin.sql_file, "/srv/pipe/features/form.sql");
+  EXPECT_EQ(aggregate.builtin.sql, "");
 
   const JobConfig& publish = *r.config->FindJob("publish");
   EXPECT_EQ(publish.timeout, std::chrono::minutes(5));
@@ -147,21 +155,24 @@ TEST(ConfigModel, JobsInheritDefaultsUnlessSet) {
   EXPECT_EQ(publish.on_failure.size(), 4u);
   EXPECT_EQ(publish.nice, 10);
   EXPECT_EQ(publish.memory_max_bytes, 2ull << 30);
-  EXPECT_EQ(r.config->FindJob("predict")->params.at("input"), "SELECT * FROM upcoming");
+  EXPECT_EQ(r.config->FindJob("predict")->builtin.input, "SELECT * FROM upcoming");
 }
 
-TEST(ConfigModel, KindKeysKeptAsWritten) {
+TEST(ConfigModel, ImportKeysAreTyped) {
   LoadResult r = mlcron::testing::LoadText(R"(tiers:
   - tier: 1
     name: t
     every: 1h
     jobs:
-      - {name: load, kind: import, file: in.csv, table: rows, types: {a: int, b: real}}
+      - {name: load, kind: import, file: in.csv, table: rows, key: id, types: {a: integer, b: real}}
 )");
   ASSERT_TRUE(r.ok()) << r.ErrorText();
   const JobConfig& load = r.config->jobs[0];
-  EXPECT_EQ(load.params.at("file"), "in.csv");
-  EXPECT_EQ(load.params.at("types"), "{a: int, b: real}");
+  EXPECT_EQ(load.builtin.file, "/etc/mlcron/in.csv");
+  EXPECT_EQ(load.builtin.table, "rows");
+  EXPECT_THAT(load.builtin.key, ElementsAre("id"));
+  EXPECT_EQ(load.builtin.types.at("a"), "integer");
+  EXPECT_EQ(load.builtin.types.at("b"), "real");
   EXPECT_TRUE(load.argv.empty());
 }
 
