@@ -1,0 +1,91 @@
+// The model registry in state_dir/mlcron.db (DESIGN.md §7): every trained version per
+// (model, segment) with its lineage, data windows and file; the production pointer; the
+// retrain decisions; and an audit row for every production change. Writes are short
+// BEGIN IMMEDIATE transactions, since the daemon and other jobs share the file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/config.h"
+#include "daemon/sqlite_db.h"
+#include "daemon/status.h"
+#include "jobs/sql_value.h"
+
+namespace mlcron {
+
+struct ModelVersion {
+  std::int64_t id = 0;  // global and increasing: the VERSION of the CLI
+  std::string model;
+  std::string segment;  // "" for an unsegmented model
+  std::optional<std::int64_t> parent;
+  std::string kind;  // full | incremental
+  std::string fingerprint;       // hash
+  std::string fingerprint_text;  // canonical JSON
+  std::string params_json;       // the XGBoost params trained with
+  std::vector<std::string> features;
+  std::string objective;
+  int num_class = 0;  // multi:softprob only
+  int trees = 0;      // boosted rounds in the file
+  std::int64_t rows = 0;  // training rows of this attempt
+  SqlValue train_from, train_to;      // train_to is the watermark
+  SqlValue holdout_from, holdout_to;  // holdout_to is the horizon
+  std::int64_t holdout_rows = 0;
+  double duration_s = 0;  // training wall time
+  std::string file;
+  std::string sha256;
+  std::string status;  // candidate | production | rejected | archived | deleted
+  std::string reason;  // why it has that status
+  std::int64_t created_at = 0;  // unix seconds
+  int chain = 0;                // incremental versions in a row ending here (0 for a full)
+  std::int64_t full_at = 0;     // created_at of the full version this chain started from
+  std::string run_id;
+  std::string metrics_json = "{}";
+};
+
+struct DecisionRecord {
+  std::int64_t id = 0;
+  std::string model;
+  std::string segment;
+  std::string run_id;
+  std::int64_t decided_at = 0;  // unix seconds
+  std::string decision;         // skip | incremental | full
+  std::string summary;          // Decision::Summary()
+  std::int64_t new_rows = 0;
+  std::optional<std::int64_t> version;  // the attempt it led to
+};
+
+class Registry {
+ public:
+  // Opens (and migrates) state_dir/mlcron.db like the daemon's state store does.
+  static Result<std::unique_ptr<Registry>> Open(const Config& config);
+  explicit Registry(std::unique_ptr<SqliteDb> db);
+
+  Result<std::optional<ModelVersion>> Production(const std::string& model,
+                                                 const std::string& segment);
+  // The newest attempt (any status) of the segment.
+  Result<std::optional<ModelVersion>> LastAttempt(const std::string& model,
+                                                  const std::string& segment);
+  Result<std::optional<ModelVersion>> Get(std::int64_t id);
+  // Newest first; empty model/segment = all.
+  Result<std::vector<ModelVersion>> List(const std::string& model, const std::string& segment,
+                                         int limit);
+
+  // Inserts the attempt (its file already durable) with status `candidate`, or, when
+  // `promote`, as production: the old production becomes archived and an audit row
+  // (from, to, reason, actor) is written, all in one transaction. Returns the new id.
+  Result<std::int64_t> AddVersion(ModelVersion v, bool promote, const std::string& actor);
+
+  Status RecordDecision(const DecisionRecord& d);
+  Result<std::vector<DecisionRecord>> Decisions(const std::string& model, int limit);
+
+  SqliteDb& db() { return *db_; }
+
+ private:
+  std::unique_ptr<SqliteDb> db_;
+};
+
+}  // namespace mlcron

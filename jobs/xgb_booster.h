@@ -1,0 +1,94 @@
+// RAII over XGBoost's C API (DESIGN.md §7). No XGBoost header leaks out of this file: the
+// handles are opaque. Every call's failure becomes a Status with XGBGetLastError's text.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "daemon/status.h"
+
+namespace mlcron {
+
+using XgbParams = std::vector<std::pair<std::string, std::string>>;
+
+// A dense training matrix. Copies nothing it does not have to: XGBoost takes the buffer
+// through its array-interface JSON.
+class XgbMatrix {
+ public:
+  // `x` is rows × cols row-major with NaN as missing; `labels` has `rows` entries or is empty.
+  static Result<XgbMatrix> FromDense(std::span<const float> x, size_t rows, size_t cols,
+                                     std::span<const float> labels);
+  XgbMatrix(XgbMatrix&& other) noexcept;
+  XgbMatrix& operator=(XgbMatrix&& other) noexcept;
+  ~XgbMatrix();
+  size_t rows() const { return rows_; }
+  size_t cols() const { return cols_; }
+  void* handle() const { return handle_; }
+
+ private:
+  XgbMatrix() = default;
+  void* handle_ = nullptr;
+  size_t rows_ = 0;
+  size_t cols_ = 0;
+};
+
+class XgbBooster {
+ public:
+  static Result<XgbBooster> New();
+  // Loads a model saved by SaveUbj. Loading resets training params: call SetParams again.
+  static Result<XgbBooster> FromUbj(std::string_view bytes);
+  XgbBooster(XgbBooster&& other) noexcept;
+  XgbBooster& operator=(XgbBooster&& other) noexcept;
+  ~XgbBooster();
+
+  // Sets each param, then validate_parameters=1. Unknown names are reported by XGBoost's
+  // log at the first training round; Train turns that into an error.
+  Status SetParams(const XgbParams& params);
+  // Explicit base_score, for full training only: on a loaded model it would shift the
+  // existing trees' outputs.
+  Status SetBaseScore(double base_score);
+
+  // Stored in the model file; checked before training or scoring because XGBoost itself
+  // only checks the column count.
+  Status SetFeatureNames(const std::vector<std::string>& names);
+  Result<std::vector<std::string>> FeatureNames() const;
+  // Error: "feature contract mismatch: the model has [a, b] but the rows have [b, a]".
+  Status CheckFeatures(const std::vector<std::string>& expected) const;
+
+  // Adds `rounds` boosting rounds on `train`, continuing from BoostedRounds(). Fails on a
+  // param XGBoost reports as unused ("unknown XGBoost param: max_dept").
+  Status Train(const XgbMatrix& train, int rounds);
+  int BoostedRounds() const;
+
+  Result<std::string> SaveUbj() const;
+
+  // Scores rows × cols row-major floats (NaN missing) with the first `rounds` rounds
+  // (0 = all). Returns rows × groups values (groups = num_class for multi:softprob, else 1),
+  // copied out of XGBoost's per-thread buffer.
+  Result<std::vector<float>> Predict(std::span<const float> x, size_t rows, size_t cols,
+                                     int rounds = 0) const;
+
+ private:
+  XgbBooster() = default;
+  void* handle_ = nullptr;
+};
+
+// "1.7.4", from XGBoostVersion.
+std::string XgbVersion();
+
+// The base_score a full training starts from: the positive rate for binary:logistic
+// (clipped to [1e-6, 1 - 1e-6]), the label mean for reg:squarederror and count:poisson
+// (at least 1e-6 for poisson), 0.5 for multi:softprob.
+double InitialBaseScore(std::string_view objective, std::span<const float> labels);
+
+// Labels valid for the objective: finite; 0/1 for binary; integers 0..num_class-1 for
+// multi:softprob; >= 0 for count:poisson. Errors name the row's key:
+// "label 3 of row key 1234 is outside 0..2 (multi:softprob with num_class 3)".
+Status CheckLabels(std::string_view objective, int num_class, std::span<const float> labels,
+                   std::span<const std::string> keys);
+
+}  // namespace mlcron
