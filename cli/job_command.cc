@@ -15,6 +15,7 @@ void AddJobCommand(CLI::App& app, int* exit_code) {
   job->add_option("--config", args->snapshot, "config snapshot")->required();
   job->add_option("--origin", args->origin, "the config file the snapshot was taken of");
   job->add_option("--job", args->job, "job name")->required();
+  job->add_flag("--full", args->full, "retrain: force a full retrain of every segment");
   job->callback([args, exit_code] { *exit_code = RunBuiltinJob(*args, std::cerr); });
 }
 

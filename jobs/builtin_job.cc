@@ -1,6 +1,11 @@
 #include "jobs/builtin_job.h"
 
 #include "daemon/job_kind.h"
+#include "jobs/features_job.h"
+#include "jobs/import_job.h"
+#include "jobs/job_context.h"
+#include "jobs/retrain_job.h"
+#include "jobs/signals_job.h"
 
 namespace mlcron {
 
@@ -9,6 +14,16 @@ int RunBuiltinJob(const BuiltinJobArgs& args, std::ostream& err) {
     err << "mlcron job: unknown built-in kind \"" << args.kind << "\"\n";
     return 2;
   }
+  Result<JobContext> ctx = MakeJobContext(args, &err);
+  if (!ctx.ok()) {
+    err << "mlcron job " << args.kind << ": " << ctx.message() << "\n";
+    return 1;
+  }
+  if (args.full) ctx->force_full = true;
+  if (args.kind == "import") return RunImportJob(*ctx);
+  if (args.kind == "features") return RunFeaturesJob(*ctx);
+  if (args.kind == "retrain") return RunRetrainJob(*ctx);
+  if (args.kind == "signals") return RunSignalsJob(*ctx);
   err << "mlcron job: the built-in kind \"" << args.kind
       << "\" is not available in this build of mlcron yet (job " << args.job << ")\n";
   return 1;

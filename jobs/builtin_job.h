@@ -1,6 +1,6 @@
 // The entry point of the built-in job kinds (import, features, retrain, signals, tune),
 // which mlcrond runs as `mlcron job <kind> --config SNAPSHOT --origin PATH --job NAME`.
-// The kinds arrive with their own issues; until then RunBuiltinJob says so and fails.
+// `tune` arrives with its own issue; until then RunBuiltinJob says so and fails.
 #pragma once
 
 #include <ostream>
@@ -13,6 +13,7 @@ struct BuiltinJobArgs {
   std::string snapshot;  // the frozen config the daemon scheduled the run with
   std::string origin;    // the config file it was taken of; relative paths resolve there
   std::string job;
+  bool full = false;  // --full: force a full retrain
 };
 
 // Returns the process exit code: 0 when the job did what its decision said, 1 on an error,

@@ -1,0 +1,253 @@
+#include "jobs/retrain_job.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "jobs/dataset.h"
+#include "jobs/fingerprint.h"
+#include "jobs/holdout.h"
+#include "jobs/model_store.h"
+#include "jobs/retrain_plan.h"
+#include "jobs/trainer.h"
+#include "jobs/xgb_booster.h"
+
+namespace mlcron {
+
+bool RetrainResult::failed() const {
+  for (const SegmentResult& s : segments) {
+    if (!s.error.empty()) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// Until the promotion gate lands, a trained version goes straight to production, and the
+// registry says so rather than pretending it was evaluated.
+constexpr const char* kUngatedReason =
+    "promoted without evaluation: the promotion gate is not built yet";
+
+std::int64_t UnixNow(std::chrono::system_clock::time_point now) {
+  return std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
+}
+
+std::string Window(const SqlValue& from, const SqlValue& to) {
+  return from.ToString() + ".." + to.ToString();
+}
+
+class SegmentTrainer {
+ public:
+  SegmentTrainer(const Config& config, const ModelConfig& model, SqliteDb& data,
+                 Registry& registry, const RetrainRequest& request, const Fingerprint& fp)
+      : config_(config), model_(model), data_(data), registry_(registry), request_(request),
+        fp_(fp) {}
+
+  // Trains the planned candidate; returns its version id, or nullopt when the exact split
+  // turned out infeasible (the decision then became skip, with the reason added).
+  Result<std::optional<std::int64_t>> Run(SegmentPlan& plan) {
+    const bool incremental = plan.decision.kind == DecisionKind::kIncremental;
+    const std::optional<ModelVersion>& prod = plan.production;
+
+    RowFilter filter;
+    if (!model_.segment_by.empty()) filter.segment = plan.segment_value;
+    std::optional<std::int64_t> watermark;
+    if (prod && !prod->train_to.is_null()) {
+      Result<std::int64_t> w = TimeToUnix(prod->train_to);
+      if (!w.ok()) return w.status().WithContext("production watermark: ");
+      watermark = *w;
+      // An incremental candidate only ever sees rows after its parent's watermark, so
+      // only those are read: the memory saving is the point of incremental training.
+      if (incremental) filter.after = prod->train_to;
+    }
+    Result<Dataset> rows = LoadDataset(data_, DatasetSpec::FromModel(model_), filter);
+    if (!rows.ok()) return rows.status();
+
+    SplitRequest sr;
+    sr.watermark = watermark;
+    sr.fraction = model_.holdout.fraction;
+    sr.min_holdout_rows = model_.holdout.min_rows;
+    sr.incremental = incremental;
+    if (model_.window && !incremental) sr.window_seconds = model_.window->count();
+    SplitPlan split = PlanSplit(rows->time, sr);
+    if (!split.ok()) {
+      plan.decision.reasons.push_back(split.infeasible);
+      plan.decision.kind = DecisionKind::kSkip;
+      return std::optional<std::int64_t>();
+    }
+
+    TrainRequest tr;
+    tr.incremental = incremental;
+    if (incremental) {
+      Result<std::string> bytes = LoadVerifiedModel(prod->file, prod->sha256);
+      if (!bytes.ok()) return bytes.status();
+      tr.parent_ubj = std::move(*bytes);
+      tr.parent_num_class = prod->num_class;
+    }
+    Result<TrainedModel> trained = TrainCandidate(model_, *rows, split, tr);
+    if (!trained.ok()) return trained.status();
+
+    const std::string models_dir = (std::filesystem::path(config_.state_dir) / "models").string();
+    Result<StoredModel> stored = StoreModelFile(models_dir, model_.name, trained->ubj);
+    if (!stored.ok()) return stored.status();
+
+    ModelVersion v = Describe(plan, *rows, split, *trained, *stored, incremental);
+    Result<std::int64_t> id = registry_.AddVersion(v, /*promote=*/true, request_.actor);
+    if (!id.ok()) return id.status();
+    *request_.out << SegmentLabel(model_.name, plan.segment) << ": version " << *id << " ("
+                  << v.kind << ", " << (incremental ? "+" : "")
+                  << (incremental ? model_.incremental.rounds : model_.rounds) << " trees on "
+                  << v.rows << " rows " << Window(v.train_from, v.train_to) << ", holdout "
+                  << v.holdout_rows << " rows " << Window(v.holdout_from, v.holdout_to) << ") in "
+                  << fmt_seconds(trained->seconds) << " → production (" << kUngatedReason << ")\n";
+    return std::optional<std::int64_t>(*id);
+  }
+
+ private:
+  static std::string fmt_seconds(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f s", s);
+    return buf;
+  }
+
+  ModelVersion Describe(const SegmentPlan& plan, const Dataset& rows, const SplitPlan& split,
+                        const TrainedModel& trained, const StoredModel& stored,
+                        bool incremental) const {
+    ModelVersion v;
+    v.model = model_.name;
+    v.segment = plan.segment;
+    v.kind = incremental ? "incremental" : "full";
+    v.fingerprint = fp_.hash;
+    v.fingerprint_text = fp_.canonical;
+    nlohmann::json params = nlohmann::json::object();
+    for (const auto& [name, value] : trained.params) params[name] = value;
+    if (!incremental) params["base_score"] = trained.base_score;
+    v.params_json = params.dump();
+    v.features = model_.features;
+    v.objective = model_.objective;
+    v.num_class = trained.num_class;
+    v.trees = trained.trees;
+    v.rows = static_cast<std::int64_t>(split.train_end - split.train_begin);
+    v.train_from = rows.RawTime(split.train_begin);
+    v.train_to = rows.RawTime(split.train_end - 1);
+    v.holdout_from = rows.RawTime(split.holdout_begin);
+    v.holdout_to = rows.RawTime(split.holdout_end - 1);
+    v.holdout_rows = static_cast<std::int64_t>(split.holdout_end - split.holdout_begin);
+    v.duration_s = trained.seconds;
+    v.file = stored.path;
+    v.sha256 = stored.sha256;
+    v.status = "production";
+    v.reason = kUngatedReason;
+    v.created_at = UnixNow(request_.now);
+    v.run_id = request_.run_id;
+    if (incremental) {
+      v.parent = plan.production->id;
+      v.chain = plan.production->chain + 1;
+      v.full_at = plan.production->full_at;
+    } else {
+      v.chain = 0;
+      v.full_at = v.created_at;
+    }
+    return v;
+  }
+
+  const Config& config_;
+  const ModelConfig& model_;
+  SqliteDb& data_;
+  Registry& registry_;
+  const RetrainRequest& request_;
+  const Fingerprint& fp_;
+};
+
+}  // namespace
+
+Result<RetrainResult> RetrainModel(const Config& config, const ModelConfig& model, SqliteDb& data,
+                                   Registry& registry, const RetrainRequest& request) {
+  const DatasetSpec spec = DatasetSpec::FromModel(model);
+  bool created = false;
+  if (Status s = EnsureSegmentTimeIndex(data, spec, &created); !s.ok()) {
+    return s.WithContext("model " + model.name + ": ");
+  }
+  if (created) {
+    *request.out << "model " << model.name << ": created index " << model.table
+                 << "_mlcron_seg_time so that skip decisions count rows without a scan\n";
+  }
+  const Fingerprint fp = ComputeFingerprint(model, XgbVersion());
+  PlanRequest pr{request.now, request.forced, request.segment};
+  Result<std::vector<SegmentPlan>> plans = PlanModel(data, registry, model, fp, pr);
+  if (!plans.ok()) return plans.status();
+
+  RetrainResult result;
+  SegmentTrainer trainer(config, model, data, registry, request, fp);
+  for (SegmentPlan& plan : *plans) {
+    SegmentResult r;
+    r.segment = plan.segment;
+    const std::string label = SegmentLabel(model.name, plan.segment);
+    // The decision line comes first in the log, then what came of it.
+    *request.out << label << ": " << plan.decision.Summary() << "\n";
+    if (plan.decision.kind != DecisionKind::kSkip) {
+      Result<std::optional<std::int64_t>> trained = trainer.Run(plan);
+      if (!trained.ok()) {
+        r.error = trained.message();
+        *request.out << label << ": failed: " << r.error << "\n";
+      } else if (!*trained) {
+        *request.out << label << ": " << plan.decision.Summary() << "\n";
+      } else {
+        r.version = *trained;
+      }
+    }
+    r.decision = plan.decision;
+
+    DecisionRecord d;
+    d.model = model.name;
+    d.segment = plan.segment;
+    d.run_id = request.run_id;
+    d.decided_at = UnixNow(request.now);
+    d.decision = std::string(DecisionName(plan.decision.kind));
+    d.summary = plan.decision.Summary() + (r.error.empty() ? "" : "; failed: " + r.error);
+    d.new_rows = plan.input.new_rows;
+    d.version = r.version;
+    if (Status s = registry.RecordDecision(d); !s.ok()) {
+      if (r.error.empty()) r.error = s.message();
+    }
+    result.segments.push_back(std::move(r));
+  }
+  return result;
+}
+
+int RunRetrainJob(const JobContext& ctx) {
+  std::ostream& out = *ctx.out;
+  const ModelConfig* model = ctx.config->FindModel(ctx.job->builtin.model);
+  if (!model) {
+    out << "retrain " << ctx.job->name << ": no model \"" << ctx.job->builtin.model << "\"\n";
+    return 1;
+  }
+  auto data = OpenDataDb(*ctx.config);
+  if (!data.ok()) {
+    out << "retrain " << ctx.job->name << ": " << data.message() << "\n";
+    return 1;
+  }
+  auto registry = Registry::Open(*ctx.config);
+  if (!registry.ok()) {
+    out << "retrain " << ctx.job->name << ": " << registry.message() << "\n";
+    return 1;
+  }
+  RetrainRequest request;
+  request.now = ctx.now;
+  request.run_id = ctx.run_id;
+  request.actor = "retrain job " + ctx.job->name;
+  request.out = &out;
+  if (ctx.force_full) {
+    request.forced = "forced by MLCRON_FORCE_FULL=1";
+  } else if (ctx.job->builtin.full) {
+    request.forced = "forced by the job's full: true";
+  }
+  Result<RetrainResult> result = RetrainModel(*ctx.config, *model, **data, **registry, request);
+  if (!result.ok()) {
+    out << "retrain " << ctx.job->name << ": " << result.message() << "\n";
+    return 1;
+  }
+  return result->failed() ? 1 : 0;
+}
+
+}  // namespace mlcron

@@ -1,0 +1,119 @@
+#include "jobs/retrain_plan.h"
+
+#include <algorithm>
+
+#include "jobs/dataset.h"
+
+namespace mlcron {
+
+std::string SegmentLabel(const std::string& model, const std::string& segment) {
+  return segment.empty() ? model : model + " [" + segment + "]";
+}
+
+namespace {
+
+std::chrono::seconds Since(std::chrono::system_clock::time_point now, std::int64_t unix) {
+  return std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()) -
+         std::chrono::seconds(unix);
+}
+
+Status FillInput(SqliteDb& data, const DatasetSpec& spec, const ModelConfig& model,
+                 const Fingerprint& current, const PlanRequest& request, SegmentPlan* plan) {
+  PolicyInput& in = plan->input;
+  RowFilter labelled;
+  if (!model.segment_by.empty()) labelled.segment = plan->segment_value;
+  Result<std::int64_t> all = CountRows(data, spec, labelled);
+  if (!all.ok()) return all.status();
+  in.labelled_rows = *all;
+
+  // New rows are those after the last attempt's horizon, so a rejected attempt's rows do not
+  // count again (the back-off that prevents a retraining loop).
+  in.new_rows = in.labelled_rows;
+  if (plan->last_attempt && !plan->last_attempt->holdout_to.is_null()) {
+    RowFilter after = labelled;
+    after.after = plan->last_attempt->holdout_to;
+    Result<std::int64_t> n = CountRows(data, spec, after);
+    if (!n.ok()) return n.status();
+    in.new_rows = *n;
+  }
+  in.last_attempt_rejected = plan->last_attempt && plan->last_attempt->status == "rejected";
+
+  in.holdout_pool = in.labelled_rows;
+  if (const std::optional<ModelVersion>& prod = plan->production) {
+    in.has_production = true;
+    if (prod->fingerprint != current.hash) {
+      in.fingerprint_changes = DescribeFingerprintChange(prod->fingerprint_text, current.canonical);
+      if (in.fingerprint_changes.empty()) in.fingerprint_changes.push_back("hash differs");
+    }
+    in.since_last_full = Since(request.now, prod->full_at);
+    in.chain = prod->chain;
+    in.model_age = Since(request.now, prod->created_at);
+    if (!prod->train_to.is_null()) {
+      RowFilter after = labelled;
+      after.after = prod->train_to;
+      Result<std::int64_t> n = CountRows(data, spec, after);
+      if (!n.ok()) return n.status();
+      in.holdout_pool = *n;
+    }
+  }
+  in.forced = request.forced;
+  plan->decision = Decide(model, in);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<SegmentPlan>> PlanModel(SqliteDb& data, Registry& registry,
+                                           const ModelConfig& model, const Fingerprint& current,
+                                           const PlanRequest& request) {
+  const DatasetSpec spec = DatasetSpec::FromModel(model);
+  Result<std::vector<SqlValue>> values = ListSegments(data, spec);
+  if (!values.ok()) return values.status().WithContext("model " + model.name + ": ");
+
+  std::vector<SegmentPlan> plans;
+  for (const SqlValue& v : *values) {
+    // Rows without a segment value belong to no segment model (documented).
+    if (!model.segment_by.empty() && v.is_null()) continue;
+    SegmentPlan p;
+    p.segment_value = v;
+    p.segment = model.segment_by.empty() ? "" : v.ToString();
+    plans.push_back(std::move(p));
+  }
+  // A segment whose rows are gone still has a production model worth reporting on.
+  Result<std::vector<ModelVersion>> versions = registry.List(model.name, "", 0);
+  if (!versions.ok()) return versions.status();
+  for (const ModelVersion& v : *versions) {
+    if (v.status != "production") continue;
+    const bool known = std::any_of(plans.begin(), plans.end(),
+                                   [&](const SegmentPlan& p) { return p.segment == v.segment; });
+    if (!known) {
+      SegmentPlan p;
+      p.segment_value = SqlValue::Text(v.segment);
+      p.segment = v.segment;
+      plans.push_back(std::move(p));
+    }
+  }
+  std::sort(plans.begin(), plans.end(),
+            [](const SegmentPlan& a, const SegmentPlan& b) { return a.segment < b.segment; });
+  if (request.segment) {
+    std::erase_if(plans, [&](const SegmentPlan& p) { return p.segment != *request.segment; });
+    if (plans.empty()) {
+      return Status::Error("model " + model.name + ": no segment \"" + *request.segment + "\"");
+    }
+  }
+
+  for (SegmentPlan& p : plans) {
+    Result<std::optional<ModelVersion>> prod = registry.Production(model.name, p.segment);
+    if (!prod.ok()) return prod.status();
+    p.production = std::move(*prod);
+    Result<std::optional<ModelVersion>> last = registry.LastAttempt(model.name, p.segment);
+    if (!last.ok()) return last.status();
+    p.last_attempt = std::move(*last);
+    if (Status s = FillInput(data, spec, model, current, request, &p); !s.ok()) {
+      return s.WithContext(SegmentLabel(model.name, p.segment) + ": ");
+    }
+  }
+  return plans;
+}
+
+}  // namespace mlcron
