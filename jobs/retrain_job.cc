@@ -88,7 +88,7 @@ class SegmentTrainer {
     if (!trained.ok()) return trained.status();
 
     const std::string models_dir = (std::filesystem::path(config_.state_dir) / "models").string();
-    Result<StoredModel> stored = StoreModelFile(models_dir, model_.name, trained->ubj);
+    Result<StoredModel> stored = StoreModelFile(models_dir, model_.name, trained->ubj, request_.writer);
     if (!stored.ok()) return stored.status();
 
     ModelVersion v = Describe(plan, *rows, split, *trained, *stored, incremental);

@@ -13,6 +13,7 @@
 #include "daemon/config.h"
 #include "daemon/sqlite_db.h"
 #include "jobs/job_context.h"
+#include "jobs/model_store.h"
 #include "jobs/registry.h"
 #include "jobs/retrain_policy.h"
 
@@ -25,6 +26,7 @@ struct RetrainRequest {
   std::optional<std::string> forced;   // why every segment is retrained in full
   std::optional<std::string> segment;  // only this segment
   std::ostream* out = nullptr;         // one line per decision and per trained version
+  ModelWriter writer = WriteAllToFd;   // tests substitute a failing disk
 };
 
 struct SegmentResult {
