@@ -1,4 +1,4 @@
-// `mlcron run JOB|TIER|--all [--at T] [--wait]`: runs jobs now through the daemon's own
+// `mlcron run JOB|TIER|--all [--at T] [--wait] [--full]`: runs jobs now through the daemon's own
 // scheduler, executor and history, in this process. With --at, asks the running daemon to
 // run that one past occurrence instead (or runs it here when no daemon is up).
 #include <signal.h>
@@ -28,6 +28,7 @@ struct RunArgs {
   bool all = false;
   std::string at;
   bool wait = false;
+  bool full = false;
 };
 
 // JOB, TIER or --all to job indices; the config's order is already dependency order.
@@ -134,6 +135,8 @@ int Run(const RunArgs& args) {
     }
     spdlog::info("{}; running the occurrence here", reply.message());
   }
+  // Children inherit this process's environment; the retrain kind reads it (DESIGN.md §7).
+  if (args.full) setenv("MLCRON_FORCE_FULL", "1", 1);
   return RunHere(config, jobs, at, args.wait);
 }
 
@@ -147,6 +150,7 @@ void AddRunCommand(CLI::App& app, int* exit_code) {
   run->add_option("-c,--config", args->config, "config file")->required();
   run->add_option("--at", args->at, "run the occurrence scheduled at this instant");
   run->add_flag("--wait", args->wait, "wait for a job that is running elsewhere");
+  run->add_flag("--full", args->full, "retrain jobs: force a full retrain (MLCRON_FORCE_FULL=1)");
   run->callback([args, exit_code] { *exit_code = Run(*args); });
 }
 

@@ -1,5 +1,7 @@
 // mlcrond: parses its arguments and runs the daemon (daemon/daemon.h).
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
 
 #include "daemon/daemon.h"
 
@@ -17,6 +19,13 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  // Jobs inherit the daemon's environment. A MLCRON_FORCE_FULL=1 left in a unit file would
+  // turn every scheduled retrain into a full one, so it only ever applies to a manual run.
+  if (const char* full = std::getenv("MLCRON_FORCE_FULL")) {
+    std::fprintf(stderr, "mlcrond: ignoring MLCRON_FORCE_FULL=%s (it applies to manual runs: "
+                 "mlcron run --full)\n", full);
+    unsetenv("MLCRON_FORCE_FULL");
   }
   return mlcron::RunDaemon(options);
 }
