@@ -104,6 +104,11 @@ int Run(const RunArgs& args) {
     std::cerr << "mlcron run: name one JOB or TIER, or give --all\n";
     return kExitUsage;
   }
+  if (args.full && !args.at.empty()) {
+    // --at may hand the run to the daemon, whose jobs never see a forced full.
+    std::cerr << "mlcron run: --full cannot be combined with --at\n";
+    return kExitUsage;
+  }
   auto config = LoadConfigOrPrint(args.config);
   if (!config) return kExitUsage;
   std::vector<size_t> jobs;
