@@ -173,18 +173,22 @@ Result<ImportStats> ImportCsv(SqliteDb& data, const BuiltinJobParams& params,
       Result<bool> record = csv.Next();
       if (!record.ok()) return record.status();
       if (!*record) break;
-      const std::string line = params.file + ":" + std::to_string(csv.line()) + ": ";
+      // Built only on an error: this loop runs once per row.
+      auto at_line = [&] { return params.file + ":" + std::to_string(csv.line()) + ": "; };
       if (csv.fields().size() != columns.size()) {
         return Status::Error(
-            line + Plural(static_cast<std::int64_t>(csv.fields().size()), "field") +
+            at_line() + Plural(static_cast<std::int64_t>(csv.fields().size()), "field") +
             ", but the header has " + Plural(static_cast<std::int64_t>(columns.size()), "column"));
       }
       if (auto error = BindRecord(stmt, csv.fields(), columns)) {
-        return Status::Error(line + *error);
+        return Status::Error(at_line() + *error);
       }
-      int rc = sqlite3_step(stmt);
-      sqlite3_reset(stmt);  // also clears the error state for the next row
-      if (rc != SQLITE_DONE) return Status::Error(line + data.LastError(rc).message());
+      if (int rc = sqlite3_step(stmt); rc != SQLITE_DONE) {
+        Status error = data.LastError(rc);
+        sqlite3_reset(stmt);
+        return Status::Error(at_line() + error.message());
+      }
+      sqlite3_reset(stmt);
       ++stats.rows;
       written += sqlite3_changes(data.handle());
     }

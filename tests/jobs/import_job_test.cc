@@ -200,6 +200,13 @@ TEST_F(ImportTest, BadNumberRollsBackTheWholeFile) {
   EXPECT_EQ(Dump(), before);
 }
 
+TEST_F(ImportTest, ConstraintOfTheTableNamesTheLine) {
+  Exec("CREATE TABLE matches (id INTEGER, home TEXT NOT NULL)");
+  EXPECT_EQ(ImportError(Csv("m.csv", "id,home\n1,A\n2,\n")),
+            "/m.csv:3: data database /data.db: NOT NULL constraint failed: matches.home");
+  EXPECT_TRUE(Dump().empty());
+}
+
 TEST_F(ImportTest, BadFileLeavesNoNewTable) {
   EXPECT_EQ(ImportError(Csv("m.csv", "id,xg\n1,0.5\n2,fast\n", {"id"}, {{"xg", "real"}})),
             "/m.csv:3: field \"xg\" (column 2): expected a real number, got \"fast\"");
