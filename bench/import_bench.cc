@@ -86,6 +86,7 @@ struct CaseResult {
   std::int64_t peak_rss_kb = 0;
   std::uint64_t db_bytes = 0;
   std::uint64_t wal_bytes = 0;  // the write-ahead log just before the connection closes
+  std::uint64_t shm_bytes = 0;  // its index, which SQLite maps into memory
 };
 
 double Seconds(std::chrono::steady_clock::duration d) {
@@ -126,6 +127,7 @@ CaseResult RunCase(const fs::path& dir, std::uint64_t bytes, bool rerun) {
     }
     std::error_code ec;
     result.wal_bytes = fs::file_size(db_path.string() + "-wal", ec);
+    result.shm_bytes = fs::file_size(db_path.string() + "-shm", ec);
   }  // closing the connection checkpoints the WAL into the database
   result.peak_rss_kb = PeakRssKb();
   result.db_bytes = fs::file_size(db_path);
@@ -138,9 +140,10 @@ void Print(const CaseResult& r) {
   const double mib = r.bytes / 1048576.0;
   std::printf("%9.1f MiB  %10" PRId64
               " rows  %7.2f s  %9.0f rows/s  %6.1f MiB/s  peak RSS %6.1f MiB"
-              "  db %7.1f MiB  WAL %7.1f MiB\n",
+              "  db %7.1f MiB  WAL %7.1f MiB (index %.1f MiB)\n",
               mib, r.stats.rows, r.seconds, r.stats.rows / r.seconds, mib / r.seconds,
-              r.peak_rss_kb / 1024.0, r.db_bytes / 1048576.0, r.wal_bytes / 1048576.0);
+              r.peak_rss_kb / 1024.0, r.db_bytes / 1048576.0, r.wal_bytes / 1048576.0,
+              r.shm_bytes / 1048576.0);
   if (r.rerun_seconds > 0) {
     std::printf("%9s      re-run, all %" PRId64 " unchanged: %7.2f s  %9.0f rows/s\n", "",
                 r.stats.rows, r.rerun_seconds, r.stats.rows / r.rerun_seconds);
