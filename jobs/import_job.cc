@@ -214,8 +214,11 @@ int RunImportJob(const JobContext& ctx) {
   const std::string what =
       "import " + std::filesystem::path(params.file).filename().string() + " into " + params.table;
   Result<std::unique_ptr<SqliteDb>> db = OpenDataDb(*ctx.config);
+  // Stamped with the occurrence, not the wall clock: a features job of the same occurrence
+  // binds :now to that instant, so in a batch (--run-now, catch-up) it still sees these rows,
+  // and replay stamps rows with simulated time.
   Result<ImportStats> stats =
-      db.ok() ? ImportCsv(**db, params, IsoUtc(ctx.now)) : Result<ImportStats>(db.status());
+      db.ok() ? ImportCsv(**db, params, IsoUtc(ctx.scheduled)) : Result<ImportStats>(db.status());
   if (!stats.ok()) {
     out << what << " failed, nothing was written: " << stats.message() << "\n";
     return 1;
