@@ -182,6 +182,22 @@ TEST_F(FeaturesGuardTest, DerivedTablesStayWritableByTheirJobAcrossRuns) {
   EXPECT_EQ(MatchesFingerprint(), kMatchesIntact);
 }
 
+// The incremental filter pattern docs/jobs-features.md recommends.
+TEST_F(FeaturesGuardTest, FilteredCopyGrowsByWindow) {
+  const std::string sql =
+      "CREATE TABLE IF NOT EXISTS e0_matches AS SELECT * FROM matches WHERE 0;\n"
+      "INSERT INTO e0_matches SELECT * FROM matches\n"
+      "  WHERE league = 'E0' AND _ingested_at > :since AND _ingested_at <= :now;";
+  ASSERT_TRUE(Run("aggregate", sql, 1).ok());
+  EXPECT_EQ(Rows(*db_, "SELECT group_concat(id) FROM e0_matches"), (Strings{"1"}));
+  Result<FeaturesStats> second = Run("aggregate", sql, 2);
+  ASSERT_TRUE(second.ok()) << second.message();
+  EXPECT_EQ(second->changes, 2);
+  EXPECT_EQ(Rows(*db_, "SELECT group_concat(id) FROM (SELECT id FROM e0_matches ORDER BY id)"),
+            (Strings{"1,3,4"}));
+  EXPECT_EQ(MatchesFingerprint(), kMatchesIntact);
+}
+
 TEST_F(FeaturesGuardTest, OtherJobsMayReadButNotWriteADerivedTable) {
   ASSERT_TRUE(Run("aggregate", "CREATE TABLE e0_form AS SELECT * FROM matches").ok());
   const std::string owned_by =

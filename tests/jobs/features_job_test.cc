@@ -63,17 +63,19 @@ TEST_F(FeaturesTest, FirstRunBindsTheEpochAndStoresNullRunIdWhenRunByHand) {
 TEST_F(FeaturesTest, FailingRunRollsBackEverythingAndKeepsTheWatermark) {
   ASSERT_TRUE(RunFeatures(*db_, InlineJob("aggregate", kGoalTotals), Jan2024(1, 9, 50), "r1").ok());
   const std::string broken = std::string(kGoalTotals) +
+                             "CREATE TEMP TABLE tmp AS SELECT 1 AS x; "
                              "CREATE TABLE scratch AS SELECT 1 AS x;\n"
                              "INSERT INTO goal_totals (league) VALUES (1, 2);\n";
   Result<FeaturesStats> failed =
       RunFeatures(*db_, InlineJob("aggregate", broken), Jan2024(2, 9, 50), "r2");
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.message(),
-            "features job aggregate: statement 4 (inline sql of job aggregate, line 6: "
+            "features job aggregate: statement 5 (inline sql of job aggregate, line 6: "
             "\"INSERT INTO goal_totals (league) VALUES (1, 2)\"): 2 values for 1 columns");
   EXPECT_EQ(Watermarks(), (Strings{"aggregate|2024-01-01T09:50:00Z|r1"}));
   EXPECT_EQ(Rows(*db_, "SELECT count(*) FROM goal_totals"), (Strings{"2"}));
   EXPECT_FALSE(HasTable("scratch"));
+  EXPECT_EQ(Rows(*db_, "SELECT count(*) FROM temp.sqlite_schema"), (Strings{"0"}));
   EXPECT_EQ(Derived(), (Strings{"goal_totals|aggregate"}));
 
   // The failed window is aggregated by the next successful run, none of it twice.
