@@ -14,7 +14,7 @@ struct SplitRequest {
   std::optional<std::int64_t> watermark;  // production's newest training time (unix s)
   double fraction = 0.2;
   std::int64_t min_holdout_rows = 20;
-  bool incremental = false;  // train only on rows after the watermark
+  bool incremental = false;                    // train only on rows after the watermark
   std::optional<std::int64_t> window_seconds;  // full: only rows within this of the cut
 };
 
@@ -28,6 +28,11 @@ struct SplitPlan {
   std::string infeasible;
   bool ok() const { return infeasible.empty(); }
 };
+
+// k = floor(pool_rows × fraction), the holdout size before the timestamp cut extends it.
+// Products that miss an integer by float error only (100 × 0.29 = 28.999…) count as that
+// integer. Decide() and PlanSplit() share it so the plan never contradicts the decision.
+std::int64_t HoldoutRows(std::int64_t pool_rows, double fraction);
 
 // The pool is the rows with time > watermark (all rows without one). k = floor(pool ×
 // fraction) newest rows form the holdout, extended back to the start of the first holdout

@@ -26,7 +26,7 @@ struct PolicyInput {
   std::optional<std::chrono::seconds> since_last_full;  // since the last promoted full
   int chain = 0;  // incremental versions in a row in production's lineage
   std::optional<std::chrono::seconds> model_age;  // of production
-  std::optional<std::string> drift;  // set when live drift is beyond max_degradation
+  std::optional<std::string> drift;               // set when live drift is beyond max_degradation
   std::optional<std::string> forced;  // "--full", "MLCRON_FORCE_FULL=1", "job full: true"
 
   std::int64_t labelled_rows = 0;  // all labelled rows of the segment
@@ -46,7 +46,8 @@ struct Decision {
 
 Decision Decide(const ModelConfig& model, const PolicyInput& in);
 
-// "3 d", "5 h", "12 min", "40 s": the unit that reads best.
+// "3 d", "5 h", "12 min", "40 s": floored in the largest unit reached, so "3 d" means at
+// least three whole days.
 std::string FormatAge(std::chrono::seconds age);
 
 }  // namespace mlcron
