@@ -66,7 +66,7 @@ int Plan(const PlanArgs& args) {
   }
   PlanRequest request;
   request.now = std::chrono::system_clock::now();
-  if (args.full) request.forced = "forced by --full";
+  if (args.full) request.forced = "--full";
   if (!args.segment.empty()) request.segment = args.segment;
 
   json out = json::array();

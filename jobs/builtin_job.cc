@@ -19,7 +19,7 @@ int RunBuiltinJob(const BuiltinJobArgs& args, std::ostream& err) {
     err << "mlcron job " << args.kind << ": " << ctx.message() << "\n";
     return 1;
   }
-  if (args.full) ctx->force_full = true;
+  if (args.full) ctx->forced_by = "--full";
   if (args.kind == "import") return RunImportJob(*ctx);
   if (args.kind == "features") return RunFeaturesJob(*ctx);
   if (args.kind == "retrain") return RunRetrainJob(*ctx);

@@ -41,7 +41,9 @@ Result<JobContext> MakeJobContext(const BuiltinJobArgs& args, std::ostream* out)
     ctx.scheduled = *t;
   }
   if (const char* s = std::getenv("MLCRON_RUN_ID")) ctx.run_id = s;
-  if (const char* s = std::getenv("MLCRON_FORCE_FULL")) ctx.force_full = std::string(s) == "1";
+  if (const char* s = std::getenv("MLCRON_FORCE_FULL"); s && std::string(s) == "1") {
+    ctx.forced_by = "MLCRON_FORCE_FULL=1";
+  }
   return ctx;
 }
 

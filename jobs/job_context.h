@@ -23,7 +23,7 @@ struct JobContext {
   Instant scheduled{};             // the occurrence (MLCRON_SCHEDULED; else now)
   std::chrono::system_clock::time_point now{};  // wall clock at start (replay: simulated)
   std::string run_id;                           // MLCRON_RUN_ID; "" when run by hand
-  bool force_full = false;                      // --full or MLCRON_FORCE_FULL=1
+  std::string forced_by;  // "--full" or "MLCRON_FORCE_FULL=1" when a full retrain is forced
   std::ostream* out = nullptr;                  // what the run log shows; never null
 };
 

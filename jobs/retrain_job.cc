@@ -237,10 +237,10 @@ int RunRetrainJob(const JobContext& ctx) {
   request.run_id = ctx.run_id;
   request.actor = "retrain job " + ctx.job->name;
   request.out = &out;
-  if (ctx.force_full) {
-    request.forced = "forced by MLCRON_FORCE_FULL=1";
+  if (!ctx.forced_by.empty()) {
+    request.forced = ctx.forced_by;
   } else if (ctx.job->builtin.full) {
-    request.forced = "forced by the job's full: true";
+    request.forced = "job full: true";
   }
   Result<RetrainResult> result = RetrainModel(*ctx.config, *model, **data, **registry, request);
   if (!result.ok()) {

@@ -239,7 +239,7 @@ TEST_F(RetrainJob, ForcedFullRetrainsEvenWithFewNewRows) {
   AddRows("A", 0, 30, 10);
   Run();
   AddRows("A", 30, 15, 10);
-  RetrainResult r = Run("forced by --full");
+  RetrainResult r = Run("--full");
   ASSERT_THAT(r.segments, SizeIs(1));
   EXPECT_EQ(r.segments[0].decision.kind, DecisionKind::kFull);
   EXPECT_THAT(r.segments[0].decision.Summary(), HasSubstr("forced by --full"));
