@@ -128,7 +128,7 @@ int Main(int argc, char** argv) {
   const std::int64_t day0 = 1577836800;  // 2020-01-01
   const int per_day = 1000;
   auto t0 = std::chrono::steady_clock::now();
-  if (Status s = WriteSyntheticRows(**data, "synth", rows, features, day0, per_day, 42, 0.5);
+  if (Status s = WriteSyntheticRows(**data, "synth", rows, features, day0, per_day, 42, 0.002);
       !s.ok()) {
     throw BenchError(s.message());
   }
@@ -146,8 +146,8 @@ int Main(int argc, char** argv) {
 
   // 1% new rows on the following days, with the same generator and drift.
   const std::int64_t extra = rows / 100;
-  if (Status s = AppendSyntheticRows(**data, "synth", rows, extra, features, day0, per_day, 42,
-                                     0.5);
+  const std::int64_t next_day = day0 + (rows + per_day - 1) / per_day * 86400;
+  if (Status s = WriteSyntheticRows(**data, "synth", extra, features, next_day, per_day, 43, 0.002);
       !s.ok()) {
     throw BenchError(s.message());
   }

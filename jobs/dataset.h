@@ -23,6 +23,8 @@ struct DatasetSpec {
   std::string label;  // "" when the rows carry no label (signals input)
   std::vector<std::string> features;
   std::string segment_by;  // "" for one segment
+  // How messages name a query source ("the query of model result"); FromModel sets it.
+  std::string query_label;
 
   static DatasetSpec FromModel(const ModelConfig& model);
   // "table match_features" or "the query of model result", for messages.
@@ -31,10 +33,12 @@ struct DatasetSpec {
 
 // Which rows to read. Time bounds compare the time column's stored values in SQL.
 struct RowFilter {
-  std::optional<SqlValue> segment;  // only rows whose segment_by column equals this
-  std::optional<SqlValue> after;    // time > after
-  std::optional<SqlValue> before;   // time < before
-  bool labelled_only = true;        // skip rows whose label is NULL (they are counted)
+  // Only rows whose segment_by column equals this (IS NULL for a NULL value); ignored without
+  // segment_by, where ListSegments's single NULL stands for all rows.
+  std::optional<SqlValue> segment;
+  std::optional<SqlValue> after;   // time > after
+  std::optional<SqlValue> before;  // time < before
+  bool labelled_only = true;       // skip rows whose label is NULL (they are counted)
 };
 
 struct Dataset {
@@ -56,7 +60,9 @@ struct Dataset {
 
 // Errors name the source and the column or row: a missing column ("table m: no column
 // \"form\" (columns: a, b)"), a non-numeric feature or label, an infinite value, a time that
-// is neither an integer nor ISO-8601 text.
+// is neither an integer nor ISO-8601 text. Text that is wholly a number ("1.5", " 2 ") counts
+// as a number, since CSV imports store TEXT. Rows come ORDER BY time, key: with the index of
+// EnsureSegmentTimeIndex that needs no sort; without it (query sources) SQLite sorts.
 Result<Dataset> LoadDataset(SqliteDb& db, const DatasetSpec& spec, const RowFilter& filter);
 
 // Number of rows matching `filter`; on a table with the (segment, time) index this is an
@@ -66,12 +72,14 @@ Result<std::int64_t> CountRows(SqliteDb& db, const DatasetSpec& spec, const RowF
 // Distinct segment_by values among labelled rows, ascending; {NULL} without segment_by.
 Result<std::vector<SqlValue>> ListSegments(SqliteDb& db, const DatasetSpec& spec);
 
-// Creates `<table>_mlcron_seg_time` on (segment_by, time[, label]) for table models if
-// absent; *created tells whether it did. A query model has nothing to index (no-op).
+// Creates `<table>_mlcron_seg_time` on ([segment_by,] time, key[, label]) for table models if
+// absent; *created tells whether it did. It makes CountRows index-only and lets LoadDataset
+// read a segment in time order without sorting. A query model has nothing to index (no-op).
 Status EnsureSegmentTimeIndex(SqliteDb& db, const DatasetSpec& spec, bool* created);
 
-// Unix seconds of a stored time: an integer (or integral real) is taken as seconds; text
-// is ISO-8601 "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]" or "YYYY-MM-DDTHH:MM[:SS][Z]", in UTC.
+// Unix seconds of a stored time: an integer (or integral real, or the text of an integer) is
+// taken as seconds; other text is ISO-8601 "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]" or
+// "YYYY-MM-DDTHH:MM[:SS][Z]", in UTC unless it carries a "+HH:MM" offset (ParseInstant).
 Result<std::int64_t> TimeToUnix(const SqlValue& value);
 
 }  // namespace mlcron
