@@ -13,5 +13,8 @@ void AddRunCommand(CLI::App& app, int* exit_code);       // run
 void AddControlCommands(CLI::App& app, int* exit_code);  // pause, resume, kill, status
 void AddHistoryCommands(CLI::App& app, int* exit_code);  // history, logs, backup
 void AddJobCommand(CLI::App& app, int* exit_code);       // job <kind> (what mlcrond spawns)
+void AddModelsCommands(CLI::App& app, int* exit_code);   // models list, show, plan
+// `models plan`, added to the `models` group by AddModelsCommands.
+void AddModelsPlanCommand(CLI::App& models, int* exit_code);
 
 }  // namespace mlcron

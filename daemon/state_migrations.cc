@@ -44,9 +44,87 @@ CREATE TABLE paused (
 );
 )sql";
 
-// The model registry (§7) appends its migrations here as version 2, 3, ...
-constexpr std::array<Migration, 1> kMigrations = {{
+// v2: the model registry (DESIGN.md §7). Rows are never deleted: a version whose file
+// retention removed becomes `deleted` and stays for lineage and audit. The four window bounds
+// are typeless on purpose: they hold the model table's own time values (unix seconds or
+// '2017-05-28' text), and only a column without affinity keeps an integer an integer and
+// text text, so the bounds compare in SQL exactly as the data's time column does. `pinned`
+// is for `mlcron models pin` (retention never removes a pinned file). Times are unix seconds.
+constexpr const char* kV2 = R"sql(
+CREATE TABLE model_versions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  model TEXT NOT NULL,
+  segment TEXT NOT NULL DEFAULT '',
+  parent INTEGER REFERENCES model_versions (id),
+  kind TEXT NOT NULL,
+  fingerprint TEXT NOT NULL DEFAULT '',
+  fingerprint_text TEXT NOT NULL DEFAULT '',
+  params_json TEXT NOT NULL DEFAULT '{}',
+  features_json TEXT NOT NULL DEFAULT '[]',
+  objective TEXT NOT NULL DEFAULT '',
+  num_class INTEGER NOT NULL DEFAULT 0,
+  trees INTEGER NOT NULL DEFAULT 0,
+  rows INTEGER NOT NULL DEFAULT 0,
+  train_from,
+  train_to,
+  holdout_from,
+  holdout_to,
+  holdout_rows INTEGER NOT NULL DEFAULT 0,
+  duration_s REAL NOT NULL DEFAULT 0,
+  file TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  status TEXT NOT NULL
+    CHECK (status IN ('candidate', 'production', 'rejected', 'archived', 'deleted')),
+  reason TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  chain INTEGER NOT NULL DEFAULT 0,
+  full_at INTEGER NOT NULL DEFAULT 0,
+  run_id TEXT NOT NULL DEFAULT '',
+  metrics_json TEXT NOT NULL DEFAULT '{}',
+  pinned INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX model_versions_segment ON model_versions (model, segment, id);
+
+CREATE TABLE model_production (
+  model TEXT NOT NULL,
+  segment TEXT NOT NULL,
+  version_id INTEGER NOT NULL REFERENCES model_versions (id),
+  since INTEGER NOT NULL,
+  PRIMARY KEY (model, segment)
+);
+
+CREATE TABLE model_audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  segment TEXT NOT NULL,
+  from_version INTEGER REFERENCES model_versions (id),
+  to_version INTEGER REFERENCES model_versions (id),
+  action TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  actor TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX model_audit_segment ON model_audit (model, segment, id);
+CREATE INDEX model_audit_from ON model_audit (from_version);
+CREATE INDEX model_audit_to ON model_audit (to_version);
+
+CREATE TABLE retrain_decisions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  model TEXT NOT NULL,
+  segment TEXT NOT NULL,
+  run_id TEXT NOT NULL DEFAULT '',
+  decided_at INTEGER NOT NULL,
+  decision TEXT NOT NULL,
+  summary TEXT NOT NULL DEFAULT '',
+  new_rows INTEGER NOT NULL DEFAULT 0,
+  version_id INTEGER REFERENCES model_versions (id)
+);
+CREATE INDEX retrain_decisions_model ON retrain_decisions (model, id);
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, kV1},
+    {2, kV2},
 }};
 
 }  // namespace

@@ -22,23 +22,23 @@ struct ModelVersion {
   std::string model;
   std::string segment;  // "" for an unsegmented model
   std::optional<std::int64_t> parent;
-  std::string kind;  // full | incremental
+  std::string kind;              // full | incremental
   std::string fingerprint;       // hash
   std::string fingerprint_text;  // canonical JSON
   std::string params_json;       // the XGBoost params trained with
   std::vector<std::string> features;
   std::string objective;
-  int num_class = 0;  // multi:softprob only
-  int trees = 0;      // boosted rounds in the file
-  std::int64_t rows = 0;  // training rows of this attempt
+  int num_class = 0;                  // multi:softprob only
+  int trees = 0;                      // boosted rounds in the file
+  std::int64_t rows = 0;              // training rows of this attempt
   SqlValue train_from, train_to;      // train_to is the watermark
   SqlValue holdout_from, holdout_to;  // holdout_to is the horizon
   std::int64_t holdout_rows = 0;
   double duration_s = 0;  // training wall time
   std::string file;
   std::string sha256;
-  std::string status;  // candidate | production | rejected | archived | deleted
-  std::string reason;  // why it has that status
+  std::string status;           // candidate | production | rejected | archived | deleted
+  std::string reason;           // why it has that status
   std::int64_t created_at = 0;  // unix seconds
   int chain = 0;                // incremental versions in a row ending here (0 for a full)
   std::int64_t full_at = 0;     // created_at of the full version this chain started from
@@ -58,6 +58,19 @@ struct DecisionRecord {
   std::optional<std::int64_t> version;  // the attempt it led to
 };
 
+// One production change: promote, rollback, and later pin/unpin.
+struct AuditRecord {
+  std::int64_t id = 0;
+  std::int64_t at = 0;  // unix seconds
+  std::string model;
+  std::string segment;
+  std::optional<std::int64_t> from_version;  // production before; none for a first version
+  std::optional<std::int64_t> to_version;
+  std::string action;  // promote | rollback | pin | unpin
+  std::string reason;
+  std::string actor;
+};
+
 class Registry {
  public:
   // Opens (and migrates) state_dir/mlcron.db like the daemon's state store does.
@@ -74,13 +87,20 @@ class Registry {
   Result<std::vector<ModelVersion>> List(const std::string& model, const std::string& segment,
                                          int limit);
 
-  // Inserts the attempt (its file already durable) with status `candidate`, or, when
-  // `promote`, as production: the old production becomes archived and an audit row
-  // (from, to, reason, actor) is written, all in one transaction. Returns the new id.
+  // Inserts the attempt (its file already durable) with v.status, `candidate` (the default)
+  // or `rejected`; or, when `promote`, as production: the old production becomes archived
+  // ("replaced by version N"), the pointer moves and an audit row (from, to, v.reason, actor)
+  // is written, all in one transaction. Promotion time is v.created_at, so replay's simulated
+  // clock is kept; a zero created_at means now, and a full version's zero full_at its
+  // created_at. Returns the new id.
   Result<std::int64_t> AddVersion(ModelVersion v, bool promote, const std::string& actor);
 
   Status RecordDecision(const DecisionRecord& d);
+  // Newest first; empty model = all.
   Result<std::vector<DecisionRecord>> Decisions(const std::string& model, int limit);
+
+  // The audit rows that moved production from or to `version`, oldest first.
+  Result<std::vector<AuditRecord>> AuditOf(std::int64_t version);
 
   SqliteDb& db() { return *db_; }
 

@@ -238,6 +238,13 @@ TEST(StateStoreFilesTest, HandMadeV1FileIsMigratedForward) {
   EXPECT_EQ(**(*store)->LastOccurrence("train"), At(1'700'000'000));
   EXPECT_THAT(*(*store)->PausedNames(), ::testing::ElementsAre("tier5"));
   EXPECT_EQ(*(*store)->InsertRun(SampleRun(1)), 8);
+  // v2 added the model registry's tables, empty, and changed nothing else.
+  auto raw = RawDb(path);
+  SqliteStatement st = raw->Prepare(
+      "SELECT (SELECT count(*) FROM model_versions) + (SELECT count(*) FROM model_production) + "
+      "(SELECT count(*) FROM model_audit) + (SELECT count(*) FROM retrain_decisions)");
+  ASSERT_TRUE(*st.Step());
+  EXPECT_EQ(st.Int64(0), 0);
 }
 
 TEST(StateStoreFilesTest, EveryIntermediateVersionMigratesToLatest) {
