@@ -25,6 +25,13 @@ SqliteStatement::~SqliteStatement() {
   if (in_use_ != nullptr) *in_use_ = false;
 }
 
+void SqliteStatement::Reset() {
+  if (stmt_ != nullptr) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+}
+
 void SqliteStatement::NoteBind(int rc) {
   if (rc != SQLITE_OK && status_.ok()) status_ = db_->LastError(rc);
 }

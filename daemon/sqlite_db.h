@@ -47,6 +47,9 @@ class SqliteStatement {
   Result<bool> Step();
   // Steps a statement that returns no rows to completion.
   Status Run();
+  // Ready for the next set of bindings, as a fresh loan would be (for a statement run once per
+  // row in a loop).
+  void Reset();
 
   // Columns are 0-based, as in SQLite.
   bool IsNull(int col) const;

@@ -114,6 +114,7 @@ Status Append(SqliteDb& data, const ModelConfig& model, const Dataset& rows,
           }
         }
         if (Status st = insert.Run(); !st.ok()) return st;
+        insert.Reset();
       }
     }
     return Status::Ok();

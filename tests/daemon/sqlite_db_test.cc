@@ -111,6 +111,24 @@ TEST(StateSqliteDbTest, CachedStatementsStartCleanAndAreNotLentTwice) {
   EXPECT_TRUE(st.IsNull(0));  // bindings were cleared on return to the cache
 }
 
+TEST(StateSqliteDbTest, ResetLetsOneLoanRunPerRow) {
+  ScratchDir dir;
+  auto db = OpenDb(dir.File("r.db"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("CREATE TABLE t (a INTEGER)").ok());
+  SqliteStatement insert = db->Prepare("INSERT INTO t VALUES (?)");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(insert.Bind(1, i).Run().ok());
+    insert.Reset();
+  }
+  // Without Reset the second Bind is SQLite API misuse.
+  ASSERT_TRUE(insert.Bind(1, 3).Run().ok());
+  Status again = insert.Bind(1, 4).Run();
+  EXPECT_FALSE(again.ok());
+  insert.Reset();
+  EXPECT_EQ(CountRows(*db, "t"), 4);
+}
+
 TEST(StateSqliteDbTest, TransactionRollsBackOnError) {
   ScratchDir dir;
   auto db = OpenDb(dir.File("t.db"));

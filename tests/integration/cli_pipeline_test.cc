@@ -12,6 +12,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using json = nlohmann::json;
+namespace fs = std::filesystem;
 
 constexpr const char* kTiers = R"(  - tier: 1
     name: load

@@ -354,7 +354,8 @@ TEST_F(ImportTest, RunImportJobPrintsOneLine) {
   JobContext ctx;
   ctx.config = config;
   ctx.job = &config->jobs[0];
-  ctx.now = std::chrono::sys_seconds(std::chrono::seconds(1711846800));
+  ctx.now = std::chrono::sys_seconds(std::chrono::seconds(1711846900));  // ran late
+  ctx.scheduled = std::chrono::sys_seconds(std::chrono::seconds(1711846800));
   std::ostringstream out;
   ctx.out = &out;
   EXPECT_EQ(RunImportJob(ctx), 0);

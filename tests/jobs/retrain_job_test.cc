@@ -36,7 +36,7 @@ class RetrainJob : public testing::RetrainFixture {
     request.writer = std::move(writer);
     Result<RetrainResult> r =
         RetrainModel(*config_, *config_->FindModel("m"), *data_, *registry_, request);
-    EXPECT_TRUE(r.ok()) << r.message();
+    EXPECT_TRUE(r.ok()) << r.message() << "\n" << log_.str();
     return r.ok() ? *r : RetrainResult{};
   }
   ModelVersion Production(const std::string& segment) {
@@ -92,7 +92,7 @@ TEST_F(RetrainJob, NothingNewSkipsWithoutTraining) {
   RetrainResult r = Run();
   ASSERT_THAT(r.segments, SizeIs(1));
   EXPECT_EQ(r.segments[0].decision.kind, DecisionKind::kSkip);
-  EXPECT_THAT(r.segments[0].decision.Summary(), HasSubstr("0 new rows"));
+  EXPECT_THAT(r.segments[0].decision.Summary(), HasSubstr("no new rows"));
   EXPECT_FALSE(r.segments[0].version.has_value());
   EXPECT_EQ(VersionCount(), before);
   auto decisions = registry_->Decisions("m", 10);

@@ -78,31 +78,36 @@ class RetrainFixture : public ::testing::Test {
     std::mt19937_64 rng(static_cast<std::uint64_t>(first_day * 7919 + seg.size() * 31 + next_id_));
     std::uniform_real_distribution<double> u(0, 1);
     ASSERT_TRUE(data_->Exec("BEGIN").ok());
-    SqliteStatement st =
-        data_->Prepare("INSERT INTO m (id, seg, day, y, f0, f1, f2) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    for (int d = first_day; d < first_day + days; ++d) {
-      const std::string day = Day(d);
-      for (int i = 0; i < per_day; ++i) {
-        const double f0 = u(rng), f1 = u(rng), f2 = u(rng);
-        double y = (f0 + f1 > 1) ? 1 : 0;
-        if (u(rng) < 0.1) y = 1 - y;
-        st.Bind(1, next_id_++).Bind(2, std::string_view(seg)).Bind(3, std::string_view(day));
-        if (labelled) {
-          st.Bind(4, y);
-        } else {
-          st.BindNull(4);
+    {
+      for (int d = first_day; d < first_day + days; ++d) {
+        const std::string day = Day(d);
+        for (int i = 0; i < per_day; ++i) {
+          const double f0 = u(rng), f1 = u(rng), f2 = u(rng);
+          double y = (f0 + f1 > 1) ? 1 : 0;
+          if (u(rng) < 0.1) y = 1 - y;
+          // A fresh loan per row: the cache resets the statement when a loan ends.
+          SqliteStatement st = data_->Prepare(
+              "INSERT INTO m (id, seg, day, y, f0, f1, f2) VALUES (?, ?, ?, ?, ?, ?, ?)");
+          st.Bind(1, next_id_++).Bind(2, std::string_view(seg)).Bind(3, std::string_view(day));
+          if (labelled) {
+            st.Bind(4, y);
+          } else {
+            st.BindNull(4);
+          }
+          st.Bind(5, f0).Bind(6, f1).Bind(7, f2);
+          Status ran = st.Run();
+          ASSERT_TRUE(ran.ok()) << ran.message();
         }
-        st.Bind(5, f0).Bind(6, f1).Bind(7, f2);
-        ASSERT_TRUE(st.Run().ok());
       }
     }
-    ASSERT_TRUE(data_->Exec("COMMIT").ok());
+    Status commit = data_->Exec("COMMIT");
+    ASSERT_TRUE(commit.ok()) << commit.message();
   }
 
   static std::string Day(int d) {
-    std::chrono::sys_days day = std::chrono::sys_days(std::chrono::year(2024) /
-                                                      std::chrono::January / 1) +
-                                std::chrono::days(d);
+    std::chrono::sys_days day =
+        std::chrono::sys_days(std::chrono::year(2024) / std::chrono::January / 1) +
+        std::chrono::days(d);
     return IsoUtc(day).substr(0, 10);
   }
 
