@@ -175,6 +175,15 @@ int Main(int argc, char** argv) {
   expect_kind("full", dir.path() / "first.log");
   ProcessCost incremental = RunMeasured(job, {}, dir.path() / "incremental.log");
   const ModelVersion inc = expect_kind("incremental", dir.path() / "incremental.log");
+  // The next day: another 1%. The pool is now the last incremental's holdout plus the new
+  // rows, which is what a daily incremental retrain costs in steady state.
+  if (Status s = WriteSyntheticRows(**data, "synth", extra, features,
+                                    next_day + (extra / per_day) * 86400, per_day, 44, 0.002);
+      !s.ok()) {
+    throw BenchError(s.message());
+  }
+  ProcessCost daily = RunMeasured(job, {}, dir.path() / "daily.log");
+  const ModelVersion daily_version = expect_kind("incremental", dir.path() / "daily.log");
   ProcessCost full = RunMeasured(job, {"MLCRON_FORCE_FULL=1"}, dir.path() / "full.log");
   const ModelVersion full_version = expect_kind("full", dir.path() / "full.log");
   const ModelVersion* prod = &full_version;
@@ -200,10 +209,18 @@ int Main(int argc, char** argv) {
   std::printf(
       "| incremental job after +1%% rows (+20 trees on %lld rows) | %.2f s, %.0f MB | — |\n",
       static_cast<long long>(inc.rows), incremental.wall_s, incremental.max_rss_mb);
-  std::printf("| incremental vs full: wall | %.1f× faster | ≥ 20× |\n",
+  std::printf(
+      "| next day's incremental job after another +1%% (+20 trees on %lld rows) | %.2f s, %.0f MB "
+      "| — |\n",
+      static_cast<long long>(daily_version.rows), daily.wall_s, daily.max_rss_mb);
+  std::printf("| first incremental vs full: wall | %.1f× faster | ≥ 20× |\n",
               full.wall_s / incremental.wall_s);
-  std::printf("| incremental vs full: peak RSS | %.1f× less | ≥ 4× |\n",
+  std::printf("| first incremental vs full: peak RSS | %.1f× less | ≥ 4× |\n",
               full.max_rss_mb / incremental.max_rss_mb);
+  std::printf("| daily incremental vs full: wall | %.1f× faster | ≥ 20× |\n",
+              full.wall_s / daily.wall_s);
+  std::printf("| daily incremental vs full: peak RSS | %.1f× less | ≥ 4× |\n",
+              full.max_rss_mb / daily.max_rss_mb);
   std::printf("| skip job, median of 11 (min %.1f ms, max %.1f ms) | %.1f ms | ≤ 50 ms |\n",
               skips.front() * 1e3, skips.back() * 1e3, skips[skips.size() / 2] * 1e3);
   std::printf(

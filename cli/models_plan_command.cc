@@ -66,6 +66,7 @@ int Plan(const PlanArgs& args) {
   }
   PlanRequest request;
   request.now = std::chrono::system_clock::now();
+  request.exact_counts = true;
   if (args.full) request.forced = "--full";
   if (!args.segment.empty()) request.segment = args.segment;
 

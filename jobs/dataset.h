@@ -67,7 +67,10 @@ Result<Dataset> LoadDataset(SqliteDb& db, const DatasetSpec& spec, const RowFilt
 
 // Number of rows matching `filter`; on a table with the (segment, time) index this is an
 // index-only count.
-Result<std::int64_t> CountRows(SqliteDb& db, const DatasetSpec& spec, const RowFilter& filter);
+// With `cap` > 0 counting stops there (the result is min(count, cap)): a decision that only
+// needs "at least N" then costs O(N), not O(table).
+Result<std::int64_t> CountRows(SqliteDb& db, const DatasetSpec& spec, const RowFilter& filter,
+                               std::int64_t cap = 0);
 
 // Distinct segment_by values among labelled rows, ascending; {NULL} without segment_by.
 Result<std::vector<SqlValue>> ListSegments(SqliteDb& db, const DatasetSpec& spec);

@@ -136,11 +136,14 @@ std::string DatasetSpec::SourceName() const {
   return query_label.empty() ? "the query" : query_label;
 }
 
-Result<std::int64_t> CountRows(SqliteDb& db, const DatasetSpec& spec, const RowFilter& filter) {
+Result<std::int64_t> CountRows(SqliteDb& db, const DatasetSpec& spec, const RowFilter& filter,
+                               std::int64_t cap) {
   if (Status s = CheckColumns(db, spec); !s.ok()) return s;
   std::vector<const SqlValue*> params;
-  const std::string sql =
-      "SELECT count(*) FROM " + From(spec) + Where(spec, filter, filter.labelled_only, &params);
+  const std::string where = Where(spec, filter, filter.labelled_only, &params);
+  const std::string sql = cap > 0 ? "SELECT count(*) FROM (SELECT 1 FROM " + From(spec) + where +
+                                        " LIMIT " + std::to_string(cap) + ")"
+                                  : "SELECT count(*) FROM " + From(spec) + where;
   Result<Stmt> stmt = PrepareRaw(db, spec, sql);
   if (!stmt.ok()) return stmt.status();
   BindAll(stmt->get(), params);

@@ -23,8 +23,8 @@ struct JobContext {
   Instant scheduled{};             // the occurrence (MLCRON_SCHEDULED; else now)
   std::chrono::system_clock::time_point now{};  // wall clock at start (replay: simulated)
   std::string run_id;                           // MLCRON_RUN_ID; "" when run by hand
-  std::string forced_by;  // "--full" or "MLCRON_FORCE_FULL=1" when a full retrain is forced
-  std::ostream* out = nullptr;                  // what the run log shows; never null
+  std::string forced_by;        // "--full" or "MLCRON_FORCE_FULL=1" when a full retrain is forced
+  std::ostream* out = nullptr;  // what the run log shows; never null
 };
 
 // Loads the snapshot (relative paths resolve against `origin`), finds the job and reads the

@@ -1,8 +1,7 @@
 #include "jobs/retrain_job.h"
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "jobs/dataset.h"
 #include "jobs/fingerprint.h"
@@ -38,9 +37,13 @@ std::string Window(const SqlValue& from, const SqlValue& to) {
 
 class SegmentTrainer {
  public:
-  SegmentTrainer(const Config& config, const ModelConfig& model, SqliteDb& data,
-                 Registry& registry, const RetrainRequest& request, const Fingerprint& fp)
-      : config_(config), model_(model), data_(data), registry_(registry), request_(request),
+  SegmentTrainer(const Config& config, const ModelConfig& model, SqliteDb& data, Registry& registry,
+                 const RetrainRequest& request, const Fingerprint& fp)
+      : config_(config),
+        model_(model),
+        data_(data),
+        registry_(registry),
+        request_(request),
         fp_(fp) {}
 
   // Trains the planned candidate; returns its version id, or nullopt when the exact split
@@ -60,8 +63,11 @@ class SegmentTrainer {
       // only those are read: the memory saving is the point of incremental training.
       if (incremental) filter.after = prod->train_to;
     }
+    const auto load_start = std::chrono::steady_clock::now();
     Result<Dataset> rows = LoadDataset(data_, DatasetSpec::FromModel(model_), filter);
     if (!rows.ok()) return rows.status();
+    const double load_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
 
     SplitRequest sr;
     sr.watermark = watermark;
@@ -88,7 +94,8 @@ class SegmentTrainer {
     if (!trained.ok()) return trained.status();
 
     const std::string models_dir = (std::filesystem::path(config_.state_dir) / "models").string();
-    Result<StoredModel> stored = StoreModelFile(models_dir, model_.name, trained->ubj, request_.writer);
+    Result<StoredModel> stored =
+        StoreModelFile(models_dir, model_.name, trained->ubj, request_.writer);
     if (!stored.ok()) return stored.status();
 
     ModelVersion v = Describe(plan, *rows, split, *trained, *stored, incremental);
@@ -99,7 +106,8 @@ class SegmentTrainer {
                   << (incremental ? model_.incremental.rounds : model_.rounds) << " trees on "
                   << v.rows << " rows " << Window(v.train_from, v.train_to) << ", holdout "
                   << v.holdout_rows << " rows " << Window(v.holdout_from, v.holdout_to) << ") in "
-                  << fmt_seconds(trained->seconds) << " → production (" << kUngatedReason << ")\n";
+                  << fmt_seconds(trained->seconds) << " (rows read in " << fmt_seconds(load_s)
+                  << ") → production (" << kUngatedReason << ")\n";
     return std::optional<std::int64_t>(*id);
   }
 

@@ -1,6 +1,7 @@
 #include "jobs/retrain_plan.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "jobs/dataset.h"
 
@@ -22,7 +23,14 @@ Status FillInput(SqliteDb& data, const DatasetSpec& spec, const ModelConfig& mod
   PolicyInput& in = plan->input;
   RowFilter labelled;
   if (!model.segment_by.empty()) labelled.segment = plan->segment_value;
-  Result<std::int64_t> all = CountRows(data, spec, labelled);
+  // What the decision compares counts with: min_rows, and the pool size at which the
+  // holdout becomes feasible. Beyond those only "at least" matters.
+  const std::int64_t pool_cap =
+      static_cast<std::int64_t>(
+          std::ceil(static_cast<double>(model.holdout.min_rows + 1) / model.holdout.fraction)) +
+      1;
+  const std::int64_t cap = request.exact_counts ? 0 : std::max(model.min_rows, pool_cap);
+  Result<std::int64_t> all = CountRows(data, spec, labelled, cap);
   if (!all.ok()) return all.status();
   in.labelled_rows = *all;
 
@@ -51,7 +59,7 @@ Status FillInput(SqliteDb& data, const DatasetSpec& spec, const ModelConfig& mod
     if (!prod->train_to.is_null()) {
       RowFilter after = labelled;
       after.after = prod->train_to;
-      Result<std::int64_t> n = CountRows(data, spec, after);
+      Result<std::int64_t> n = CountRows(data, spec, after, request.exact_counts ? 0 : pool_cap);
       if (!n.ok()) return n.status();
       in.holdout_pool = *n;
     }

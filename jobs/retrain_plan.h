@@ -21,6 +21,9 @@ struct PlanRequest {
   std::chrono::system_clock::time_point now;
   std::optional<std::string> forced;   // why a full retrain is forced, if it is
   std::optional<std::string> segment;  // only this segment (as text)
+  // Count every row (for `models plan`). The job counts only as far as its decision needs,
+  // so that a skip costs the same on a large table as on a small one.
+  bool exact_counts = false;
 };
 
 struct SegmentPlan {

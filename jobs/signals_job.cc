@@ -35,8 +35,8 @@ Status PrepareOutput(SqliteDb& data, const std::string& table, int classes) {
     if (!*row) break;
     have.push_back(info.Text(0));
   }
-  for (const char* needed : {"key", "segment", "model", "version", "prediction", "scheduled",
-                             "run_at", "run_id"}) {
+  for (const char* needed :
+       {"key", "segment", "model", "version", "prediction", "scheduled", "run_at", "run_id"}) {
     if (std::find(have.begin(), have.end(), needed) == have.end()) {
       return data.Error("output table \"" + table + "\" has no column \"" + needed +
                         "\"; it is not a signals table (use another output name)");
@@ -87,8 +87,8 @@ Status Append(SqliteDb& data, const ModelConfig& model, const Dataset& rows,
       cols += ", p_" + std::to_string(k);
       marks += ", ?";
     }
-    SqliteStatement insert =
-        data.Prepare("INSERT INTO " + Quoted(request.output) + " (" + cols + ") VALUES (" + marks + ")");
+    SqliteStatement insert = data.Prepare("INSERT INTO " + Quoted(request.output) + " (" + cols +
+                                          ") VALUES (" + marks + ")");
     const std::string run_at = IsoUtc(request.now);
     for (const Scored& s : scored) {
       for (size_t i = 0; i < s.rows.size(); ++i) {

@@ -27,9 +27,9 @@ struct SignalsRequest {
 
 struct SignalsStats {
   std::int64_t scored = 0;
-  std::int64_t skipped = 0;                          // rows of segments with no production model
-  std::map<std::string, std::int64_t> by_version;    // "E0 v12" -> rows
-  std::map<std::string, std::int64_t> no_model;      // segment -> rows skipped
+  std::int64_t skipped = 0;                        // rows of segments with no production model
+  std::map<std::string, std::int64_t> by_version;  // "E0 v12" -> rows
+  std::map<std::string, std::int64_t> no_model;    // segment -> rows skipped
 };
 
 Result<SignalsStats> ScoreSignals(const ModelConfig& model, SqliteDb& data, Registry& registry,

@@ -41,9 +41,10 @@ Result<TrainedModel> TrainCandidate(const ModelConfig& model, const Dataset& row
   // The holdout's labels must fit the objective too, or evaluating on them would fail later.
   const size_t h = split.holdout_end - split.holdout_begin;
   if (Status s = CheckLabels(model.objective, out.num_class, y, keys); !s.ok()) return s;
-  if (Status s = CheckLabels(model.objective, out.num_class,
-                             std::span<const float>(rows.y.data() + split.holdout_begin, h),
-                             std::span<const std::string>(rows.keys.data() + split.holdout_begin, h));
+  if (Status s =
+          CheckLabels(model.objective, out.num_class,
+                      std::span<const float>(rows.y.data() + split.holdout_begin, h),
+                      std::span<const std::string>(rows.keys.data() + split.holdout_begin, h));
       !s.ok()) {
     return s;
   }

@@ -25,7 +25,7 @@ struct TrainedModel {
   std::string ubj;
   XgbParams params;  // as applied (objective and num_class included)
   int num_class = 0;
-  int trees = 0;  // boosted rounds in the file
+  int trees = 0;          // boosted rounds in the file
   double base_score = 0;  // full training only
   double seconds = 0;     // wall time of the XGBoost calls
 };

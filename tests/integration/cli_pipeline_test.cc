@@ -151,3 +151,32 @@ TEST_F(CliPipelineTest, MalformedCsvFailsImportAndLosesNothing) {
 
 }  // namespace
 }  // namespace mlcron
+
+namespace mlcron {
+namespace {
+
+TEST_F(CliPipelineTest, PlanShowsTheNextDecisionsWithoutTraining) {
+  WriteData();
+  WriteConfig(kTiers, kModels);
+  ASSERT_EQ(MlcronC({"run", "--all"}).exit_code, 0);
+  testing::RunResult plan = MlcronC({"models", "plan", "--json"});
+  ASSERT_EQ(plan.exit_code, 0) << plan;
+  json decisions = json::parse(plan.out);
+  ASSERT_EQ(decisions.size(), 2u) << plan.out;
+  EXPECT_EQ(decisions[0]["segment"], "A");
+  EXPECT_EQ(decisions[0]["decision"], "skip");
+  EXPECT_EQ(decisions[0]["new_rows"], 0);
+  EXPECT_EQ(decisions[0]["labelled_rows"], 200);
+  // The old holdout (40 rows) is all production has not seen: 20% of it is too few.
+  testing::RunResult full = MlcronC({"models", "plan", "--full", "--segment", "B"});
+  ASSERT_EQ(full.exit_code, 0) << full;
+  EXPECT_THAT(full.out, HasSubstr("m [B]"));
+  EXPECT_THAT(full.out, HasSubstr("forced by --full"));
+  EXPECT_THAT(full.out, HasSubstr("waiting for unseen rows: 8 < 10"));
+  EXPECT_EQ(Count("SELECT count(*) FROM signals"), 10);
+  json versions = json::parse(MlcronC({"models", "list", "--json"}).out);
+  EXPECT_EQ(versions.size(), 2u);
+}
+
+}  // namespace
+}  // namespace mlcron
