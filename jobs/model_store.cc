@@ -72,13 +72,15 @@ Status WriteAllToFd(int fd, std::string_view bytes) {
 Result<StoredModel> StoreModelFile(const std::string& models_dir, const std::string& model,
                                    std::string_view bytes, const ModelWriter& writer) {
   if (Status s = CheckModelName(model); !s.ok()) return s;
-  const std::string dir = (fs::absolute(models_dir) / model).lexically_normal().string();
+  std::error_code ec;
+  const fs::path root = fs::absolute(models_dir, ec);
+  if (ec) return Status::Error("model store " + models_dir + ": " + ec.message());
+  const std::string dir = (root / model).lexically_normal().string();
   StoredModel stored;
   stored.sha256 = Sha256Hex(bytes);
   stored.path = dir + "/" + stored.sha256 + ".ubj";
   const std::string what = "model file " + stored.path + ": ";
 
-  std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Status::Error(what + "cannot create " + dir + ": " + ec.message());
 

@@ -156,11 +156,12 @@ Status CheckNewVersion(const SqliteDb& db, const ModelVersion& v, bool promote) 
 }  // namespace
 
 Result<std::unique_ptr<Registry>> Registry::Open(const Config& config) {
+  const std::string path = config.state_dir + "/mlcron.db";
   std::error_code ec;
   std::filesystem::create_directories(config.state_dir, ec);
-  const std::string path = config.state_dir + "/mlcron.db";
-  if (ec)
+  if (ec) {
     return Status::Error("state database " + path + ": cannot create its folder: " + ec.message());
+  }
   // Jobs and the CLI may wait longer than the daemon's loop would for a lock.
   Result<std::unique_ptr<SqliteDb>> db = OpenStateDb(path, std::chrono::seconds(10));
   if (!db.ok()) return db.status();

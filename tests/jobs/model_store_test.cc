@@ -53,7 +53,7 @@ class ModelStoreTest : public ::testing::Test {
 
   fs::path root_;
   std::string models_;
-  const std::string bytes_ = std::string("{L\x00\x00\x00\x07learner", 15) + std::string(4000, 'x');
+  const std::string bytes_ = std::string("{L\x00\x00\x00\x07learner", 13) + std::string(4000, 'x');
 };
 
 TEST_F(ModelStoreTest, StoresUnderTheContentHash) {
