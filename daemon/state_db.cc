@@ -63,7 +63,8 @@ Status QuickCheck(SqliteDb& db) {
 }  // namespace
 
 Result<std::unique_ptr<SqliteDb>> OpenStateDb(const std::string& path,
-                                              std::chrono::milliseconds busy_timeout) {
+                                              std::chrono::milliseconds busy_timeout,
+                                              bool integrity_check) {
   if (Status s = CheckHeader(path); !s.ok()) return s;
   Result<std::unique_ptr<SqliteDb>> opened = SqliteDb::Open(path, kLabel, busy_timeout);
   if (!opened.ok()) return opened.status();
@@ -77,7 +78,9 @@ Result<std::unique_ptr<SqliteDb>> OpenStateDb(const std::string& path,
     return db.Error("schema version " + std::to_string(*version) + " is newer than this mlcron (" +
                     std::to_string(latest) + "); upgrade mlcron (the file was left untouched)");
   }
-  if (Status s = QuickCheck(db); !s.ok()) return s;
+  if (integrity_check) {
+    if (Status s = QuickCheck(db); !s.ok()) return s;
+  }
 
   // WAL lets the CLI read while the daemon writes. synchronous=NORMAL is durable across
   // process and OS crashes in WAL mode; only a power loss can drop the last commits, never
