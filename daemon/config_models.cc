@@ -152,6 +152,7 @@ void ReadPolicy(MapReader& map, ModelConfig* m, ErrorSink* errors) {
   if (auto v = map.Duration("full_every")) m->full_every = *v;
   if (auto v = map.Duration("max_age")) m->max_age = *v;
   if (auto v = map.Int("keep", 1, 100000)) m->keep = static_cast<int>(*v);
+  if (auto v = map.Bool("archive")) m->archive = *v;
 
   const Field* inc = map.Find("incremental");
   if (inc && ExpectMap(*inc, errors)) {

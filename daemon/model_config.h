@@ -61,6 +61,7 @@ struct ModelConfig {
   PromotePolicy promote;
   DriftPolicy drift;
   int keep = 10;
+  bool archive = false;  // retention moves files to state_dir/archive/ instead of deleting
   SourcePos pos;
 
   bool IsClassifier() const {

@@ -46,6 +46,7 @@ TEST(ConfigModels, FullModelReads) {
     promote: {min_improvement: 2%}
     drift: {max_degradation: 10%, window: 200}
     keep: 10
+    archive: true
 )"));
   ASSERT_TRUE(r.ok()) << r.ErrorText();
   const ModelConfig& m = *r.config->FindModel("result");
@@ -70,6 +71,7 @@ TEST(ConfigModels, FullModelReads) {
   EXPECT_DOUBLE_EQ(m.promote.min_improvement, 0.02);
   EXPECT_DOUBLE_EQ(*m.drift.max_degradation, 0.10);
   EXPECT_EQ(m.keep, 10);
+  EXPECT_TRUE(m.archive);
   EXPECT_TRUE(m.IsClassifier());
 }
 
