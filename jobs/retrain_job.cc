@@ -5,7 +5,9 @@
 
 #include "jobs/dataset.h"
 #include "jobs/fingerprint.h"
+#include "jobs/fault_point.h"
 #include "jobs/holdout.h"
+#include "jobs/holdout_eval.h"
 #include "jobs/model_store.h"
 #include "jobs/retrain_plan.h"
 #include "jobs/trainer.h"
@@ -21,11 +23,6 @@ bool RetrainResult::failed() const {
 }
 
 namespace {
-
-// Until the promotion gate lands, a trained version goes straight to production, and the
-// registry says so rather than pretending it was evaluated.
-constexpr const char* kUngatedReason =
-    "promoted without evaluation: the promotion gate is not built yet";
 
 std::int64_t UnixNow(std::chrono::system_clock::time_point now) {
   return std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
@@ -92,22 +89,33 @@ class SegmentTrainer {
     }
     Result<TrainedModel> trained = TrainCandidate(model_, *rows, split, tr);
     if (!trained.ok()) return trained.status();
+    FaultPoint("after_train");
+
+    Result<HoldoutEvaluation> eval = EvaluateOnHoldout(model_, *rows, split, *trained, prod,
+                                                       incremental ? &tr.parent_ubj : nullptr);
+    if (!eval.ok()) return eval.status();
 
     const std::string models_dir = (std::filesystem::path(config_.state_dir) / "models").string();
     Result<StoredModel> stored =
         StoreModelFile(models_dir, model_.name, trained->ubj, request_.writer);
     if (!stored.ok()) return stored.status();
+    FaultPoint("after_save");
 
+    // Registering, the gate's outcome and the production move are one transaction.
     ModelVersion v = Describe(plan, *rows, split, *trained, *stored, incremental);
-    Result<std::int64_t> id = registry_.AddVersion(v, /*promote=*/true, request_.actor);
+    v.status = eval->gate.status;
+    v.reason = eval->gate.reason;
+    v.metrics_json = eval->MetricsJson();
+    Result<std::int64_t> id = registry_.AddVersion(v, eval->gate.promote, request_.actor);
     if (!id.ok()) return id.status();
+    FaultPoint("after_register");
     *request_.out << SegmentLabel(model_.name, plan.segment) << ": version " << *id << " ("
                   << v.kind << ", " << (incremental ? "+" : "")
                   << (incremental ? model_.incremental.rounds : model_.rounds) << " trees on "
                   << v.rows << " rows " << Window(v.train_from, v.train_to) << ", holdout "
                   << v.holdout_rows << " rows " << Window(v.holdout_from, v.holdout_to) << ") in "
                   << fmt_seconds(trained->seconds) << " (rows read in " << fmt_seconds(load_s)
-                  << ") → production (" << kUngatedReason << ")\n";
+                  << ") → " << v.status << " (" << v.reason << ")\n";
     return std::optional<std::int64_t>(*id);
   }
 
@@ -144,8 +152,6 @@ class SegmentTrainer {
     v.duration_s = trained.seconds;
     v.file = stored.path;
     v.sha256 = stored.sha256;
-    v.status = "production";
-    v.reason = kUngatedReason;
     v.created_at = UnixNow(request_.now);
     v.run_id = request_.run_id;
     if (incremental) {
@@ -243,7 +249,7 @@ int RunRetrainJob(const JobContext& ctx) {
   RetrainRequest request;
   request.now = ctx.now;
   request.run_id = ctx.run_id;
-  request.actor = "retrain job " + ctx.job->name;
+  request.actor = "auto";
   request.out = &out;
   if (!ctx.forced_by.empty()) {
     request.forced = ctx.forced_by;

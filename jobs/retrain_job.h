@@ -22,7 +22,7 @@ namespace mlcron {
 struct RetrainRequest {
   std::chrono::system_clock::time_point now;
   std::string run_id;
-  std::string actor;                   // who promotes: "retrain job NAME" or "mlcron"
+  std::string actor = "auto";          // who promotes: the gate ("auto") unless a test says
   std::optional<std::string> forced;   // why every segment is retrained in full
   std::optional<std::string> segment;  // only this segment
   std::ostream* out = nullptr;         // one line per decision and per trained version

@@ -44,7 +44,11 @@ Status FillInput(SqliteDb& data, const DatasetSpec& spec, const ModelConfig& mod
     if (!n.ok()) return n.status();
     in.new_rows = *n;
   }
-  in.last_attempt_rejected = plan->last_attempt && plan->last_attempt->status == "rejected";
+  if (plan->last_attempt) {
+    const std::string& status = plan->last_attempt->status;
+    in.last_attempt_rejected = status == "rejected" || status == "candidate";
+    in.last_attempt_outcome = status == "candidate" ? "awaits manual promotion" : "rejected";
+  }
 
   in.holdout_pool = in.labelled_rows;
   if (const std::optional<ModelVersion>& prod = plan->production) {

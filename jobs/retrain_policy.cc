@@ -121,12 +121,12 @@ Decision Decide(const ModelConfig& model, const PolicyInput& in) {
     d.kind = DecisionKind::kFull;
     if (in.last_attempt_rejected) {
       if (!few_new) {
-        r.push_back("last attempt rejected");
+        r.push_back("last attempt " + in.last_attempt_outcome);
         r.push_back(since_rejected);
       } else if (in.forced) {
-        r.push_back("back-off overridden: last attempt rejected, " + since_rejected);
+        r.push_back("back-off overridden: last attempt " + in.last_attempt_outcome + ", " + since_rejected);
       } else {
-        r.push_back("last attempt rejected");
+        r.push_back("last attempt " + in.last_attempt_outcome);
         r.push_back(since_rejected);
         d.kind = DecisionKind::kSkip;
         return d;
@@ -146,7 +146,7 @@ Decision Decide(const ModelConfig& model, const PolicyInput& in) {
                                 FormatAgeAgainst(*in.model_age, model.max_age),
                                 FormatExact(model.max_age)));
         if (in.new_rows > 0 && in.last_attempt_rejected) {
-          r.push_back("last attempt rejected");  // the back-off of the table's skip row
+          r.push_back("last attempt " + in.last_attempt_outcome);  // the back-off of the table's skip row
         } else if (in.new_rows > 0) {
           d.kind = DecisionKind::kIncremental;
         }

@@ -34,7 +34,10 @@ struct PolicyInput {
   std::int64_t new_rows = 0;
   // Labelled rows after production's watermark (all rows when none): the holdout's pool.
   std::int64_t holdout_pool = 0;
+  // The last attempt was not promoted: rejected by the gate, or a candidate awaiting
+  // `promote: manual`. Either way retraining waits for min_new_rows more rows (back-off).
   bool last_attempt_rejected = false;
+  std::string last_attempt_outcome = "rejected";  // how the reasons name it
 };
 
 struct Decision {
