@@ -151,6 +151,7 @@ int List(const ListArgs& args) {
                      {"created", When(v.created_at, *config)},
                      {"watermark", ValueJson(v.train_to)},
                      {"parent", OptJson(v.parent)},
+                     {"file", v.file},
                      {"sha256", v.sha256}});
     }
     std::cout << out.dump(2) << "\n";
