@@ -86,8 +86,7 @@ int Plan(const PlanArgs& args) {
         out.push_back(ToJson(model, p));
       } else {
         std::cout << std::left << std::setw(24) << SegmentLabel(model.name, p.segment) << " "
-                  << std::setw(12) << DecisionName(p.decision.kind) << p.decision.Summary()
-                  << "\n";
+                  << std::setw(12) << DecisionName(p.decision.kind) << p.decision.Summary() << "\n";
       }
     }
   }

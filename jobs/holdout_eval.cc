@@ -30,7 +30,7 @@ std::string ContractChange(const ModelConfig& model, const ModelVersion& product
 
 namespace {
 
-struct HoldoutRows {
+struct HoldoutSlice {
   std::span<const float> x;
   std::span<const float> y;
   size_t n = 0;
@@ -38,7 +38,7 @@ struct HoldoutRows {
 };
 
 Result<std::map<std::string, double>> Score(const ModelConfig& model, const std::string& ubj,
-                                            const HoldoutRows& h, const std::string& who) {
+                                            const HoldoutSlice& h, const std::string& who) {
   Result<XgbBooster> booster = XgbBooster::FromUbj(ubj);
   if (!booster.ok()) return booster.status().WithContext(who + ": ");
   if (Status s = booster->CheckFeatures(model.features); !s.ok()) return s.WithContext(who + ": ");
@@ -57,7 +57,7 @@ Result<HoldoutEvaluation> EvaluateOnHoldout(const ModelConfig& model, const Data
                                             const SplitPlan& split, const TrainedModel& candidate,
                                             const std::optional<ModelVersion>& production,
                                             const std::string* production_ubj) {
-  HoldoutRows h;
+  HoldoutSlice h;
   h.n = split.holdout_end - split.holdout_begin;
   h.cols = rows.cols;
   h.x = std::span<const float>(rows.x.data() + split.holdout_begin * rows.cols, h.n * rows.cols);
@@ -86,8 +86,9 @@ Result<HoldoutEvaluation> EvaluateOnHoldout(const ModelConfig& model, const Data
     std::string bytes;
     if (production_ubj == nullptr) {
       Result<std::string> loaded = LoadVerifiedModel(production->file, production->sha256);
-      if (!loaded.ok()) return loaded.status().WithContext("production version " +
-                                                           std::to_string(production->id) + ": ");
+      if (!loaded.ok())
+        return loaded.status().WithContext("production version " + std::to_string(production->id) +
+                                           ": ");
       bytes = std::move(*loaded);
       production_ubj = &bytes;
     }

@@ -27,6 +27,12 @@ bool Beats(const std::string& metric, double candidate, double reference, double
                                : candidate >= reference * (1 + r);
 }
 
+// Beating the prior-only baseline means being strictly better: equal to it is a model that
+// learnt nothing.
+bool StrictlyBetter(const std::string& metric, double candidate, double reference) {
+  return LowerIsBetter(metric) ? candidate < reference : candidate > reference;
+}
+
 }  // namespace
 
 GateResult Gate(const ModelConfig& model, const GateInput& in) {
@@ -38,17 +44,17 @@ GateResult Gate(const ModelConfig& model, const GateInput& in) {
     const double r = model.promote.min_improvement;
     const double gain = RelativeImprovement(metric, in.candidate, *in.production);
     passes = Beats(metric, in.candidate, *in.production, r);
-    comparison = fmt::format("{} {:.4f} vs production {:.4f}: {} {} {:g}% required", metric,
-                             in.candidate, *in.production, Percent(gain), passes ? "≥" : "<",
-                             r * 100);
+    comparison =
+        fmt::format("{} {:.4f} vs production {:.4f}: {} {} {:g}% required", metric, in.candidate,
+                    *in.production, Percent(gain), passes ? "≥" : "<", r * 100);
   } else {
     // A first version, or one production cannot be compared with, must beat knowing
     // nothing but the label's prior.
     const double gain = RelativeImprovement(metric, in.candidate, in.baseline);
-    passes = Beats(metric, in.candidate, in.baseline, 0);
+    passes = StrictlyBetter(metric, in.candidate, in.baseline);
     comparison = fmt::format("{}: {} {:.4f} vs prior-only baseline {:.4f}: {} ({})",
-                             in.why_no_production, metric, in.candidate, in.baseline,
-                             Percent(gain), passes ? "beats it" : "does not beat it");
+                             in.why_no_production, metric, in.candidate, in.baseline, Percent(gain),
+                             passes ? "beats it" : "does not beat it");
   }
   if (model.promote.manual) {
     out.status = "candidate";

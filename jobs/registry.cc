@@ -163,7 +163,8 @@ Result<std::unique_ptr<Registry>> Registry::Open(const Config& config) {
     return Status::Error("state database " + path + ": cannot create its folder: " + ec.message());
   }
   // Jobs and the CLI may wait longer than the daemon's loop would for a lock.
-  Result<std::unique_ptr<SqliteDb>> db = OpenStateDb(path, std::chrono::seconds(10), /*integrity_check=*/false);
+  Result<std::unique_ptr<SqliteDb>> db =
+      OpenStateDb(path, std::chrono::seconds(10), /*integrity_check=*/false);
   if (!db.ok()) return db.status();
   return std::make_unique<Registry>(std::move(*db));
 }

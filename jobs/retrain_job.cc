@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "jobs/dataset.h"
-#include "jobs/fingerprint.h"
 #include "jobs/fault_point.h"
+#include "jobs/fingerprint.h"
 #include "jobs/holdout.h"
 #include "jobs/holdout_eval.h"
 #include "jobs/model_store.h"

@@ -124,7 +124,8 @@ Decision Decide(const ModelConfig& model, const PolicyInput& in) {
         r.push_back("last attempt " + in.last_attempt_outcome);
         r.push_back(since_rejected);
       } else if (in.forced) {
-        r.push_back("back-off overridden: last attempt " + in.last_attempt_outcome + ", " + since_rejected);
+        r.push_back("back-off overridden: last attempt " + in.last_attempt_outcome + ", " +
+                    since_rejected);
       } else {
         r.push_back("last attempt " + in.last_attempt_outcome);
         r.push_back(since_rejected);
@@ -146,7 +147,8 @@ Decision Decide(const ModelConfig& model, const PolicyInput& in) {
                                 FormatAgeAgainst(*in.model_age, model.max_age),
                                 FormatExact(model.max_age)));
         if (in.new_rows > 0 && in.last_attempt_rejected) {
-          r.push_back("last attempt " + in.last_attempt_outcome);  // the back-off of the table's skip row
+          r.push_back("last attempt " +
+                      in.last_attempt_outcome);  // the back-off of the table's skip row
         } else if (in.new_rows > 0) {
           d.kind = DecisionKind::kIncremental;
         }

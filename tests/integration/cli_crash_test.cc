@@ -58,7 +58,8 @@ TEST_P(CliCrashTest, AbortAtEachStepLeavesAConsistentStoreAndARerunCompletes) {
   setenv("MLCRON_FORCE_FULL", "1", 1);
   testing::RunResult aborted = RunRetrain(GetParam());
   EXPECT_EQ(aborted.exit_code, 1) << aborted;
-  EXPECT_THAT(MlcronC({"history", "--json", "--job", "retrain_m"}).out, HasSubstr("\"exit_code\": 86"));
+  EXPECT_THAT(MlcronC({"history", "--json", "--job", "retrain_m"}).out,
+              HasSubstr("\"exit_code\": 86"));
   ExpectRegistryAndFilesAgree(/*allow_orphans=*/true);
 
   // Production of each segment still loads and scores.

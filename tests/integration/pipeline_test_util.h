@@ -86,8 +86,7 @@ class PipelineTest : public CliTest {
       csv += std::to_string(id) + (i % 2 ? ",B" : ",A") + ",2024-02-10,0.5,0.7,\n";
     }
     WriteFile(dir() / "matches.csv", csv, fs::perms::owner_read | fs::perms::owner_write);
-    WriteFile(dir() / "features.sql", kFeaturesSql,
-                       fs::perms::owner_read | fs::perms::owner_write);
+    WriteFile(dir() / "features.sql", kFeaturesSql, fs::perms::owner_read | fs::perms::owner_write);
   }
   std::int64_t Count(const std::string& sql) {
     auto db = SqliteDb::Open((state_dir() / "data.db").string(), "data", std::chrono::seconds(5));

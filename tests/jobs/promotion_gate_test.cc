@@ -21,8 +21,7 @@ TEST(PromotionGate, LowerIsBetterNeedsTheRelativeImprovement) {
   GateResult worse = Gate(Model("log_loss", 0.02), {0.9712, 0.9688, "", 1.0986});
   EXPECT_FALSE(worse.promote);
   EXPECT_EQ(worse.status, "rejected");
-  EXPECT_EQ(worse.reason,
-            "log_loss 0.9712 vs production 0.9688: -0.2% < 2% required → rejected");
+  EXPECT_EQ(worse.reason, "log_loss 0.9712 vs production 0.9688: -0.2% < 2% required → rejected");
   // 2% better than 1.0 is 0.98 exactly: the boundary promotes.
   GateResult edge = Gate(Model("log_loss", 0.02), {0.98, 1.0, "", 1.1});
   EXPECT_TRUE(edge.promote);
@@ -52,8 +51,8 @@ TEST(PromotionGate, FirstVersionMustBeatThePriorOnlyBaseline) {
   EXPECT_EQ(good.reason,
             "first version: log_loss 0.9000 vs prior-only baseline 1.0000: +10.0% (beats it) → "
             "promoted");
-  GateResult bad = Gate(Model("log_loss", 0.02),
-                        {1.0, std::nullopt, "the feature contract changed", 1.0});
+  GateResult bad =
+      Gate(Model("log_loss", 0.02), {1.0, std::nullopt, "the feature contract changed", 1.0});
   EXPECT_FALSE(bad.promote);
   EXPECT_EQ(bad.reason,
             "the feature contract changed: log_loss 1.0000 vs prior-only baseline 1.0000: "

@@ -3,8 +3,8 @@
 // changed feature contract gated against the baseline; the stored reasons carry the numbers.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "jobs/retrain_job.h"
@@ -73,7 +73,7 @@ TEST_F(RetrainGate, RejectedCandidateLeavesProductionAndBacksOff) {
   // No new rows since the rejected attempt: no retraining loop.
   RetrainResult again = Run();
   EXPECT_EQ(again.segments[0].decision.kind, DecisionKind::kSkip);
-  EXPECT_THAT(again.segments[0].decision.Summary(), HasSubstr("last attempt rejected"));
+  EXPECT_THAT(again.segments[0].decision.Summary(), HasSubstr("no new rows"));
   EXPECT_EQ(Last().id, rejected.id);
 }
 
@@ -87,7 +87,8 @@ TEST_F(RetrainGate, ManualPromotionLeavesACandidateAndDoesNotRetrainInALoop) {
   EXPECT_FALSE(Production().has_value());
   RetrainResult again = Run();
   EXPECT_EQ(again.segments[0].decision.kind, DecisionKind::kSkip);
-  EXPECT_THAT(again.segments[0].decision.Summary(), HasSubstr("last attempt awaits manual promotion"));
+  EXPECT_THAT(again.segments[0].decision.Summary(),
+              HasSubstr("last attempt awaits manual promotion"));
 }
 
 TEST_F(RetrainGate, ChangedFeatureContractIsGatedAgainstTheBaseline) {
