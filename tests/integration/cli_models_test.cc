@@ -177,6 +177,7 @@ TEST_F(CliModelsTest, ListJsonKeepsTheWatermarkType) {
                         {"created", "2024-07-04T13:00:00+01:00"},
                         {"watermark", 1700000000},
                         {"parent", nullptr},
+                        {"file", (state_dir() / "models" / "goals" / (sha + ".ubj")).string()},
                         {"sha256", sha}}));
   EXPECT_EQ(j[2]["watermark"], "2017-05-21");
   EXPECT_EQ(j[2]["production"], false);
