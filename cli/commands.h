@@ -18,5 +18,7 @@ void AddModelsCommands(CLI::App& app, int* exit_code);   // models list, show, p
 void AddModelsPlanCommand(CLI::App& models, int* exit_code);
 // `models evaluate` and `models compare`, added to the `models` group by AddModelsCommands.
 void AddModelsEvalCommands(CLI::App& models, int* exit_code);
+// `models prune`, added to the `models` group by AddModelsCommands.
+void AddModelsPruneCommands(CLI::App& models, int* exit_code);
 
 }  // namespace mlcron

@@ -352,6 +352,7 @@ void AddModelsCommands(CLI::App& app, int* exit_code) {
 
   AddModelsPlanCommand(*models, exit_code);
   AddModelsEvalCommands(*models, exit_code);
+  AddModelsPruneCommands(*models, exit_code);
 }
 
 }  // namespace mlcron

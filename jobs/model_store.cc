@@ -93,6 +93,11 @@ Result<StoredModel> StoreModelFile(const std::string& models_dir, const std::str
       return Status::Error(what + "exists with other contents (SHA-256 " + found->substr(0, 12) +
                            "…); it is never overwritten: move it aside and retrain");
     }
+    // A reused file is as new as a freshly written one: retention and RepairModelStore leave
+    // a recently touched file alone, since a row naming it may be about to be registered.
+    if (::utimensat(AT_FDCWD, stored.path.c_str(), nullptr, 0) != 0) {
+      return Status::Error(what + "cannot refresh its time: " + Errno(errno));
+    }
     return stored;
   }
 
