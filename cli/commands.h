@@ -16,5 +16,7 @@ void AddJobCommand(CLI::App& app, int* exit_code);       // job <kind> (what mlc
 void AddModelsCommands(CLI::App& app, int* exit_code);   // models list, show, plan
 // `models plan`, added to the `models` group by AddModelsCommands.
 void AddModelsPlanCommand(CLI::App& models, int* exit_code);
+// `models history`, added to the `models` group by AddModelsCommands.
+void AddModelsHistoryCommands(CLI::App& models, int* exit_code);
 
 }  // namespace mlcron
