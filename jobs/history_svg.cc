@@ -185,7 +185,7 @@ void Legend(const HistorySvgOptions& o, std::string* out) {
   x += 120;
   *out += fmt::format(
       "<rect class=\"legend-production\" x=\"{0}\" y=\"{1}\" width=\"14\" height=\"12\" "
-      "fill=\"{2}\" fill-opacity=\"0.18\"/><text x=\"{3}\" y=\"{4}\">production</text>\n",
+      "fill=\"{2}\" fill-opacity=\"0.2\"/><text x=\"{3}\" y=\"{4}\">production</text>\n",
       Num(x - 7), Num(y - 6), kGreen, Num(x + 12), Num(y + 4));
   x += 110;
   *out += fmt::format(
@@ -249,16 +249,19 @@ std::string RenderHistorySvg(const HistoryData& h, const HistorySvgOptions& o) {
       "font-size=\"16\">{2}</text>\n",
       o.width, o.height, title, Num(o.width / 2.0));
 
-  // Behind everything else: the production periods.
-  for (const ProductionPeriod& p : h.periods) {
+  // Behind everything else: the production periods, alternately lighter and darker so that
+  // back-to-back periods stay apart.
+  for (size_t i = 0; i < h.periods.size(); ++i) {
+    const ProductionPeriod& p = h.periods[i];
     const double x0 = std::clamp(f.X(static_cast<double>(p.from)), f.left, f.right);
     const double x1 = p.to ? std::clamp(f.X(static_cast<double>(*p.to)), f.left, f.right) : f.right;
     const std::string until = p.to ? "until " + TimeText(*p.to, o.tz) : "still production";
     out += fmt::format(
         "<rect class=\"production\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" "
-        "fill-opacity=\"0.18\"><title>version {} in production from {} ({}), {}</title></rect>\n",
-        Num(x0), Num(f.top), Num(std::max(x1 - x0, 1.0)), Num(f.bottom - f.top), kGreen, p.version,
-        EscapeXml(TimeText(p.from, o.tz)), EscapeXml(p.action), EscapeXml(until));
+        "fill-opacity=\"{}\"><title>version {} in production from {} ({}), {}</title></rect>\n",
+        Num(x0), Num(f.top), Num(std::max(x1 - x0, 1.0)), Num(f.bottom - f.top), kGreen,
+        i % 2 == 0 ? "0.14" : "0.28", p.version, EscapeXml(TimeText(p.from, o.tz)),
+        EscapeXml(p.action), EscapeXml(until));
   }
   Axes(f, step, h, o, &out);
 

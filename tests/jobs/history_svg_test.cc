@@ -125,6 +125,8 @@ TEST(HistorySvg, KnownHistoryHasTheExpectedElements) {
   EXPECT_EQ(periods[1].Attr("width"), "240.6");  // still production: to the right edge
   EXPECT_EQ(periods[0].Attr("fill"), "#2ca02c");
   EXPECT_EQ(periods[1].Attr("fill"), "#2ca02c");
+  EXPECT_EQ(periods[0].Attr("fill-opacity"), "0.14");  // alternating: adjacent periods differ
+  EXPECT_EQ(periods[1].Attr("fill-opacity"), "0.28");
 
   const auto trend = OfClass(all, "polyline", "trend");
   ASSERT_EQ(trend.size(), 1u);
