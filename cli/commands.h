@@ -20,5 +20,7 @@ void AddModelsPlanCommand(CLI::App& models, int* exit_code);
 void AddModelsEvalCommands(CLI::App& models, int* exit_code);
 // `models prune`, added to the `models` group by AddModelsCommands.
 void AddModelsPruneCommands(CLI::App& models, int* exit_code);
+// `models history`, added to the `models` group by AddModelsCommands.
+void AddModelsHistoryCommands(CLI::App& models, int* exit_code);
 
 }  // namespace mlcron
