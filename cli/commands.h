@@ -16,5 +16,7 @@ void AddJobCommand(CLI::App& app, int* exit_code);       // job <kind> (what mlc
 void AddModelsCommands(CLI::App& app, int* exit_code);   // models list, show, plan
 // `models plan`, added to the `models` group by AddModelsCommands.
 void AddModelsPlanCommand(CLI::App& models, int* exit_code);
+// `models promote|rollback|pin|unpin|audit`, added to the `models` group by AddModelsCommands.
+void AddModelsMovesCommands(CLI::App& models, int* exit_code);
 
 }  // namespace mlcron

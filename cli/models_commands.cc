@@ -350,6 +350,7 @@ void AddModelsCommands(CLI::App& app, int* exit_code) {
   show->callback([show_args, exit_code] { *exit_code = Show(*show_args); });
 
   AddModelsPlanCommand(*models, exit_code);
+  AddModelsMovesCommands(*models, exit_code);
 }
 
 }  // namespace mlcron
