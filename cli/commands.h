@@ -22,5 +22,7 @@ void AddModelsEvalCommands(CLI::App& models, int* exit_code);
 void AddModelsPruneCommands(CLI::App& models, int* exit_code);
 // `models history`, added to the `models` group by AddModelsCommands.
 void AddModelsHistoryCommands(CLI::App& models, int* exit_code);
+// `models promote|rollback|pin|unpin|audit`, added to the `models` group by AddModelsCommands.
+void AddModelsMovesCommands(CLI::App& models, int* exit_code);
 
 }  // namespace mlcron

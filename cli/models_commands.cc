@@ -354,6 +354,7 @@ void AddModelsCommands(CLI::App& app, int* exit_code) {
   AddModelsEvalCommands(*models, exit_code);
   AddModelsPruneCommands(*models, exit_code);
   AddModelsHistoryCommands(*models, exit_code);
+  AddModelsMovesCommands(*models, exit_code);
 }
 
 }  // namespace mlcron

@@ -71,6 +71,13 @@ struct AuditRecord {
   std::string actor;
 };
 
+// What a promote or rollback did: the audit row it wrote, and the status the new production
+// version had before the move (candidate, rejected, archived).
+struct MoveResult {
+  AuditRecord audit;
+  std::string previous_status;
+};
+
 class Registry {
  public:
   // Opens (and migrates) state_dir/mlcron.db like the daemon's state store does.
@@ -101,6 +108,39 @@ class Registry {
 
   // The audit rows that moved production from or to `version`, oldest first.
   Result<std::vector<AuditRecord>> AuditOf(std::int64_t version);
+
+  // Production moves by hand (DESIGN.md §7 "Promotion and retention"; registry_moves.cc).
+  // Promote and Rollback first load the target's file, verify its SHA-256 and parse it, so a
+  // tampered or missing file moves nothing; then one transaction archives the old production
+  // ("replaced by version N" / "rolled back to version N"), makes the target production,
+  // moves the pointer (since = now) and writes the audit row (at = now). Errors are refusals
+  // with the reason, e.g. "version 7 is already production".
+  //
+  // A `rejected` or `archived` version needs `force` (the audit reason then starts with
+  // "forced: "); a `deleted` one (file gone) never moves. An empty reason becomes "manual
+  // promotion".
+  Result<MoveResult> Promote(std::int64_t version, const std::string& actor,
+                             const std::string& reason, bool force, std::int64_t now);
+  // Back to the version production was moved away from by the audit row that made the current
+  // production: a second rollback undoes the first.
+  Result<MoveResult> Rollback(const std::string& model, const std::string& segment,
+                              const std::string& actor, std::int64_t now);
+  // Set or clear model_versions.pinned (retention keeps a pinned file), with an audit row
+  // whose from and to are the version. Pinning a pinned version is an error, as is unpinning
+  // an unpinned one or pinning a deleted one.
+  Status Pin(std::int64_t version, const std::string& actor, std::int64_t now);
+  Status Unpin(std::int64_t version, const std::string& actor, std::int64_t now);
+  Result<bool> Pinned(std::int64_t version);
+  // Audit rows of the model, newest (by `at`, then id) first; an empty segment means every
+  // segment (an unsegmented model has only ""). limit <= 0 means all.
+  Result<std::vector<AuditRecord>> Audit(const std::string& model, const std::string& segment,
+                                         int limit);
+  // The promote or rollback row that made the version production at `at` (the latest with
+  // at <= `at`); none if the (model, segment) had no production then.
+  Result<std::optional<AuditRecord>> ProductionAt(const std::string& model,
+                                                  const std::string& segment, std::int64_t at);
+  // The segments the model has versions in, sorted; {""} for an unsegmented model.
+  Result<std::vector<std::string>> Segments(const std::string& model);
 
   SqliteDb& db() { return *db_; }
 
