@@ -114,7 +114,8 @@ bool Archives(const Config& config, const std::string& model) {
 }  // namespace
 
 Result<RepairReport> RepairModelStore(Registry& registry, const Config& config,
-                                      std::chrono::seconds min_age) {
+                                      std::chrono::seconds min_age,
+                                      const std::string& only_model) {
   RepairReport report;
   const std::string what = "model store repair: ";
   // The live set is read before the folder: a file registered after this read was saved
@@ -135,6 +136,7 @@ Result<RepairReport> RepairModelStore(Registry& registry, const Config& config,
   if (!folders.ok()) return folders.status().WithContext(what);
   for (const fs::path& folder : *folders) {
     const std::string model = folder.filename().string();
+    if (!only_model.empty() && model != only_model) continue;
     if (!fs::is_directory(folder, ec)) {
       report.left.push_back({folder.string(), "not in a model folder; left alone"});
       continue;

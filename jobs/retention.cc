@@ -1,5 +1,7 @@
 #include "jobs/retention.h"
 
+#include "jobs/fault_point.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -310,6 +312,7 @@ Result<RetentionResult> ApplyRetention(Registry& registry, const Config& config,
     }
     out.fate = marked->fate;
     out.note = marked->note;
+    FaultPoint("after_retention_mark");
     if (out.fate == FileFate::kSkipped) continue;
     ++result.deleted;
     if (out.fate != FileFate::kRemoved && out.fate != FileFate::kArchived) continue;

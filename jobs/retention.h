@@ -127,7 +127,11 @@ inline constexpr std::chrono::seconds kRepairMinAge{3600};
 // after marking a row deleted, or after saving a file but before registering it); a file of a
 // deleted version of a model with `archive: true` is moved to the archive instead. Files
 // younger than `min_age` are left alone. Reports live rows whose file is missing as problems.
+// With `only_model`, only that model's folder is repaired: the retrain of a model repairs its
+// own folder with min_age 0 at its start, since no other job writes there, while another
+// model's save may be in flight in its folder.
 Result<RepairReport> RepairModelStore(Registry& registry, const Config& config,
-                                      std::chrono::seconds min_age = kRepairMinAge);
+                                      std::chrono::seconds min_age = kRepairMinAge,
+                                      const std::string& only_model = "");
 
 }  // namespace mlcron

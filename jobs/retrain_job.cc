@@ -9,6 +9,7 @@
 #include "jobs/holdout.h"
 #include "jobs/holdout_eval.h"
 #include "jobs/model_store.h"
+#include "jobs/retention.h"
 #include "jobs/retrain_plan.h"
 #include "jobs/trainer.h"
 #include "jobs/xgb_booster.h"
@@ -186,6 +187,17 @@ Result<RetrainResult> RetrainModel(const Config& config, const ModelConfig& mode
     *request.out << "model " << model.name << ": created index " << model.table
                  << "_mlcron_seg_time so that skip decisions count rows without a scan\n";
   }
+  // A retrain killed at any step leaves at worst an unregistered file or a file of a row
+  // already marked deleted; this model's folder is repaired before anything else.
+  Result<RepairReport> repair = RepairModelStore(registry, config, std::chrono::seconds(0),
+                                                 model.name);
+  if (!repair.ok()) return repair.status();
+  for (const RepairAction& a : repair->removed) {
+    *request.out << "model " << model.name << ": repaired: " << a.path << " (" << a.why << ")\n";
+  }
+  for (const RepairProblem& p : repair->problems) {
+    *request.out << "model " << model.name << ": problem: " << p.message << "\n";
+  }
   const Fingerprint fp = ComputeFingerprint(model, XgbVersion());
   PlanRequest pr{request.now, request.forced, request.segment};
   Result<std::vector<SegmentPlan>> plans = PlanModel(data, registry, model, fp, pr);
@@ -224,6 +236,21 @@ Result<RetrainResult> RetrainModel(const Config& config, const ModelConfig& mode
     if (Status s = registry.RecordDecision(d); !s.ok()) {
       if (r.error.empty()) r.error = s.message();
     }
+    result.segments.push_back(std::move(r));
+  }
+
+  // Retention after the production moves, so the new previous-production is protected.
+  Result<RetentionResult> kept = ApplyRetention(registry, config, model, /*dry_run=*/false);
+  if (!kept.ok()) return kept.status();
+  if (kept->deleted > 0) {
+    *request.out << "model " << model.name << ": retention (keep " << model.keep << "): "
+                 << kept->deleted << " version(s) deleted, " << kept->files_removed
+                 << " file(s) removed, " << kept->files_archived << " archived\n";
+  }
+  FaultPoint("after_retention");
+  if (kept->failed()) {
+    SegmentResult r;
+    r.error = "retention failed; the next run repairs it";
     result.segments.push_back(std::move(r));
   }
   return result;
