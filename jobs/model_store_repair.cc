@@ -114,8 +114,7 @@ bool Archives(const Config& config, const std::string& model) {
 }  // namespace
 
 Result<RepairReport> RepairModelStore(Registry& registry, const Config& config,
-                                      std::chrono::seconds min_age,
-                                      const std::string& only_model) {
+                                      std::chrono::seconds min_age, const std::string& only_model) {
   RepairReport report;
   const std::string what = "model store repair: ";
   // The live set is read before the folder: a file registered after this read was saved

@@ -1,7 +1,5 @@
 #include "jobs/retention.h"
 
-#include "jobs/fault_point.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +11,8 @@
 #include <map>
 #include <set>
 #include <utility>
+
+#include "jobs/fault_point.h"
 
 namespace mlcron {
 namespace {

@@ -189,8 +189,8 @@ Result<RetrainResult> RetrainModel(const Config& config, const ModelConfig& mode
   }
   // A retrain killed at any step leaves at worst an unregistered file or a file of a row
   // already marked deleted; this model's folder is repaired before anything else.
-  Result<RepairReport> repair = RepairModelStore(registry, config, std::chrono::seconds(0),
-                                                 model.name);
+  Result<RepairReport> repair =
+      RepairModelStore(registry, config, std::chrono::seconds(0), model.name);
   if (!repair.ok()) return repair.status();
   for (const RepairAction& a : repair->removed) {
     *request.out << "model " << model.name << ": repaired: " << a.path << " (" << a.why << ")\n";
@@ -243,8 +243,8 @@ Result<RetrainResult> RetrainModel(const Config& config, const ModelConfig& mode
   Result<RetentionResult> kept = ApplyRetention(registry, config, model, /*dry_run=*/false);
   if (!kept.ok()) return kept.status();
   if (kept->deleted > 0) {
-    *request.out << "model " << model.name << ": retention (keep " << model.keep << "): "
-                 << kept->deleted << " version(s) deleted, " << kept->files_removed
+    *request.out << "model " << model.name << ": retention (keep " << model.keep
+                 << "): " << kept->deleted << " version(s) deleted, " << kept->files_removed
                  << " file(s) removed, " << kept->files_archived << " archived\n";
   }
   FaultPoint("after_retention");

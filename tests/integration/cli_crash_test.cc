@@ -48,14 +48,20 @@ class CliCrashTest : public testing::PipelineTest,
 
 TEST_P(CliCrashTest, AbortAtEachStepLeavesAConsistentStoreAndARerunCompletes) {
   WriteData();
-  WriteConfig(testing::kTiers, std::string(testing::kModels) + "    keep: 1\n");
+  // A holdout of half the rows leaves production's holdout large enough for a forced full
+  // retrain to be feasible straight away.
+  std::string models = std::string(testing::kModels) + "    keep: 1\n";
+  models.replace(models.find("fraction: 0.2"), 13, "fraction: 0.5");
+  WriteConfig(testing::kTiers, models);
   ASSERT_EQ(MlcronC({"run", "load"}).exit_code, 0);
   ASSERT_EQ(MlcronC({"run", "features"}).exit_code, 0);
   ASSERT_EQ(MlcronC({"run", "retrain_m"}).exit_code, 0);  // first versions, production
-  const json before = json::parse(MlcronC({"models", "list", "--json", "-n", "0"}).out);
-
   // Forced full retrains so that every step, including retention (keep: 1), has work to do.
   setenv("MLCRON_FORCE_FULL", "1", 1);
+  // A second version per segment first, so that the aborted run's retention (keep: 1) has
+  // a version that is neither production nor the previous production to delete.
+  ASSERT_EQ(MlcronC({"run", "retrain_m"}).exit_code, 0) << Log("retrain_m");
+  const json before = json::parse(MlcronC({"models", "list", "--json", "-n", "0"}).out);
   testing::RunResult aborted = RunRetrain(GetParam());
   EXPECT_EQ(aborted.exit_code, 1) << aborted;
   EXPECT_THAT(MlcronC({"history", "--json", "--job", "retrain_m"}).out,
