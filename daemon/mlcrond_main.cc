@@ -23,8 +23,10 @@ int main(int argc, char** argv) {
   // Jobs inherit the daemon's environment. A MLCRON_FORCE_FULL=1 left in a unit file would
   // turn every scheduled retrain into a full one, so it only ever applies to a manual run.
   if (const char* full = std::getenv("MLCRON_FORCE_FULL")) {
-    std::fprintf(stderr, "mlcrond: ignoring MLCRON_FORCE_FULL=%s (it applies to manual runs: "
-                 "mlcron run --full)\n", full);
+    std::fprintf(stderr,
+                 "mlcrond: ignoring MLCRON_FORCE_FULL=%s (it applies to manual runs: "
+                 "mlcron run --full)\n",
+                 full);
     unsetenv("MLCRON_FORCE_FULL");
   }
   return mlcron::RunDaemon(options);
