@@ -200,6 +200,7 @@ Result<RetrainResult> RetrainModel(const Config& config, const ModelConfig& mode
   }
   const Fingerprint fp = ComputeFingerprint(model, XgbVersion());
   PlanRequest pr{request.now, request.forced, request.segment};
+  pr.policy = request.policy;
   Result<std::vector<SegmentPlan>> plans = PlanModel(data, registry, model, fp, pr);
   if (!plans.ok()) return plans.status();
 

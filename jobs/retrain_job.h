@@ -27,6 +27,7 @@ struct RetrainRequest {
   std::optional<std::string> segment;  // only this segment
   std::ostream* out = nullptr;         // one line per decision and per trained version
   ModelWriter writer = WriteAllToFd;   // tests substitute a failing disk
+  ReplayPolicy policy = ReplayPolicy::kDefault;  // replay's what-if policies
 };
 
 struct SegmentResult {

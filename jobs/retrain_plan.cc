@@ -69,7 +69,7 @@ Status FillInput(SqliteDb& data, const DatasetSpec& spec, const ModelConfig& mod
     }
   }
   in.forced = request.forced;
-  plan->decision = Decide(model, in);
+  plan->decision = DecideUnder(request.policy, model, in);
   return Status::Ok();
 }
 

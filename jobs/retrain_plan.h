@@ -24,6 +24,7 @@ struct PlanRequest {
   // Count every row (for `models plan`). The job counts only as far as its decision needs,
   // so that a skip costs the same on a large table as on a small one.
   bool exact_counts = false;
+  ReplayPolicy policy = ReplayPolicy::kDefault;  // replay's what-if policies
 };
 
 struct SegmentPlan {

@@ -170,4 +170,67 @@ Decision Decide(const ModelConfig& model, const PolicyInput& in) {
   return d;
 }
 
+std::string_view ReplayPolicyName(ReplayPolicy policy) {
+  switch (policy) {
+    case ReplayPolicy::kDefault:
+      return "default";
+    case ReplayPolicy::kAlwaysFull:
+      return "always-full";
+    case ReplayPolicy::kIncrementalOnly:
+      return "incremental-only";
+    case ReplayPolicy::kNeverRetrain:
+      return "never-retrain";
+  }
+  return "default";
+}
+
+const std::vector<ReplayPolicy>& AllReplayPolicies() {
+  static const std::vector<ReplayPolicy> all = {ReplayPolicy::kDefault, ReplayPolicy::kAlwaysFull,
+                                                ReplayPolicy::kIncrementalOnly,
+                                                ReplayPolicy::kNeverRetrain};
+  return all;
+}
+
+std::optional<ReplayPolicy> ParseReplayPolicy(std::string_view name) {
+  for (ReplayPolicy p : AllReplayPolicies()) {
+    if (ReplayPolicyName(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+Decision DecideUnder(ReplayPolicy policy, const ModelConfig& model, const PolicyInput& in) {
+  switch (policy) {
+    case ReplayPolicy::kDefault:
+      return Decide(model, in);
+    case ReplayPolicy::kAlwaysFull: {
+      Decision d = Decide(model, in);
+      if (d.kind == DecisionKind::kIncremental) {
+        d.kind = DecisionKind::kFull;
+        d.reasons.push_back("policy always-full");
+      }
+      return d;
+    }
+    case ReplayPolicy::kIncrementalOnly: {
+      // Only what makes an incremental impossible still calls for a full: no production, or
+      // a changed fingerprint (different features cannot continue the old trees).
+      PolicyInput only = in;
+      only.since_last_full.reset();
+      only.chain = 0;
+      only.drift.reset();
+      only.forced.reset();
+      Decision d = Decide(model, only);
+      if (Decide(model, in).kind != d.kind) d.reasons.push_back("policy incremental-only");
+      return d;
+    }
+    case ReplayPolicy::kNeverRetrain: {
+      if (!in.has_production) return Decide(model, in);
+      Decision d;
+      d.reasons.push_back("production exists");
+      d.reasons.push_back("policy never-retrain");
+      return d;
+    }
+  }
+  return Decide(model, in);
+}
+
 }  // namespace mlcron

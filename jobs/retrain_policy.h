@@ -49,6 +49,23 @@ struct Decision {
 
 Decision Decide(const ModelConfig& model, const PolicyInput& in);
 
+// The retraining policies `mlcron replay` compares side by side (DESIGN.md §9). kDefault is
+// the config's own; the others bend Decide without changing the config, so a policy's
+// fingerprint, holdout and gate stay the same as the default's.
+enum class ReplayPolicy {
+  kDefault,          // Decide as configured
+  kAlwaysFull,       // the same triggers, but every retrain is full
+  kIncrementalOnly,  // never full after the first: full_every, max_chain and drift are ignored
+  kNeverRetrain,     // the first model only
+};
+std::string_view ReplayPolicyName(ReplayPolicy policy);  // "default", "always-full", ...
+std::optional<ReplayPolicy> ParseReplayPolicy(std::string_view name);
+const std::vector<ReplayPolicy>& AllReplayPolicies();
+
+// Decide under `policy`; the reasons end with the policy's own ("policy always-full") when it
+// changed the outcome.
+Decision DecideUnder(ReplayPolicy policy, const ModelConfig& model, const PolicyInput& in);
+
 // "3 d", "5 h", "12 min", "40 s": floored in the largest unit reached, so "3 d" means at
 // least three whole days.
 std::string FormatAge(std::chrono::seconds age);

@@ -359,3 +359,49 @@ TEST(FormatAge, FloorsInTheLargestUnitReached) {
 
 }  // namespace
 }  // namespace mlcron
+
+namespace mlcron {
+namespace {
+
+TEST(ReplayPolicyTest, NamesRoundTrip) {
+  for (ReplayPolicy p : AllReplayPolicies()) {
+    EXPECT_EQ(ParseReplayPolicy(ReplayPolicyName(p)), p);
+  }
+  EXPECT_EQ(ParseReplayPolicy("always_full"), std::nullopt);
+}
+
+TEST(ReplayPolicyTest, AlwaysFullTurnsIncrementalIntoFull) {
+  PolicyInput in = Steady();
+  in.new_rows = 500;
+  const Decision d = DecideUnder(ReplayPolicy::kAlwaysFull, Model(), in);
+  EXPECT_EQ(d.Summary(), "fingerprint unchanged; 500 new rows ≥ 100; policy always-full → full");
+  in.new_rows = 42;  // a skip stays a skip: the same triggers
+  EXPECT_EQ(DecideUnder(ReplayPolicy::kAlwaysFull, Model(), in).kind, DecisionKind::kSkip);
+}
+
+TEST(ReplayPolicyTest, IncrementalOnlyIgnoresPeriodicFullAndChain) {
+  PolicyInput in = Steady();
+  in.new_rows = 500;
+  in.since_last_full = 100 * kDay;
+  in.chain = 12;
+  in.drift = "live drift";
+  EXPECT_EQ(DecideUnder(ReplayPolicy::kDefault, Model(), in).kind, DecisionKind::kFull);
+  const Decision d = DecideUnder(ReplayPolicy::kIncrementalOnly, Model(), in);
+  EXPECT_EQ(d.Summary(),
+            "fingerprint unchanged; 500 new rows ≥ 100; policy incremental-only → incremental");
+  // The first model is still full.
+  EXPECT_EQ(DecideUnder(ReplayPolicy::kIncrementalOnly, Model(), First()).kind,
+            DecisionKind::kFull);
+}
+
+TEST(ReplayPolicyTest, NeverRetrainKeepsTheFirstModel) {
+  PolicyInput in = Steady();
+  in.new_rows = 5000;
+  in.since_last_full = 400 * kDay;
+  EXPECT_EQ(DecideUnder(ReplayPolicy::kNeverRetrain, Model(), in).Summary(),
+            "production exists; policy never-retrain → skip");
+  EXPECT_EQ(DecideUnder(ReplayPolicy::kNeverRetrain, Model(), First()).kind, DecisionKind::kFull);
+}
+
+}  // namespace
+}  // namespace mlcron
