@@ -14,6 +14,7 @@
 
 #include "daemon/job_params.h"
 #include "daemon/model_config.h"
+#include "daemon/replay_config.h"
 #include "daemon/schedule.h"
 #include "daemon/source_pos.h"
 
@@ -55,6 +56,7 @@ struct JobConfig {
   // command jobs
   std::vector<std::string> argv;  // {date}-style placeholders expand per run
   bool shell = false;             // argv is [script] run by /bin/sh -c only when asked
+  bool replay = false;            // `mlcron replay` runs it too (DESIGN.md §9)
   std::map<std::string, std::string> env;
   std::string cwd;  // absolute; empty means the config's folder
   // Keys of the built-in kinds (file, sql, model, input, output, ...).
@@ -115,6 +117,7 @@ struct Config {
   NameIndex tier_index;
 
   std::vector<ModelConfig> models;  // `models:` in file order
+  ReplayConfig replay;              // `replay:`; empty when absent
 
   const ModelConfig* FindModel(std::string_view name) const;
 

@@ -14,6 +14,7 @@
 #include "daemon/config_graph.h"
 #include "daemon/config_job_params.h"
 #include "daemon/config_models.h"
+#include "daemon/config_replay.h"
 #include "daemon/config_tiers.h"
 #include "daemon/sha256.h"
 #include "daemon/suggest.h"
@@ -153,9 +154,9 @@ void Validate(const YAML::Node& root, Config* c, ErrorSink* errors) {
   ReadDefaults(top, &c->defaults, errors);
   // Sections other issues validate; only their shape is checked here.
   if (const Field* f = top.Find("models")) c->models = ReadModels(*f, errors);
-  for (const char* key : {"replay", "api"}) {
-    if (const Field* f = top.Find(key)) (void)ExpectMap(*f, errors);
-  }
+  if (const Field* f = top.Find("replay")) c->replay = ReadReplay(*f, errors);
+  // A section another issue validates; only its shape is checked here.
+  if (const Field* f = top.Find("api")) (void)ExpectMap(*f, errors);
 
   const Field* tiers = top.Find("tiers");
   top.Finish();
@@ -165,6 +166,7 @@ void Validate(const YAML::Node& root, Config* c, ErrorSink* errors) {
   }
   ParsedTiers parsed = ReadTiers(*tiers, c->defaults, c->base_dir, errors);
   CheckModelReferences(parsed.jobs, c->models, errors);
+  CheckReplaySources(c->replay, parsed.jobs, errors);
   ResolvedGraph graph = ResolveGraph(parsed.graph);
   for (GraphProblem& p : graph.problems) errors->Add(p.pos, std::move(p.message));
   if (errors->empty()) Assemble(std::move(parsed), graph, c);

@@ -119,6 +119,9 @@ JobConfig ReadJob(const Field& f, const JobDefaults& defaults, const std::string
   const Field* argv = map.Find("argv");
   if (auto v = map.Bool("shell")) job.shell = *v;
   if (is_command) {
+    if (auto v = map.Bool("replay")) job.replay = *v;
+  }
+  if (is_command) {
     if (!argv) {
       errors->Add(f.pos, f.path + ": missing required key \"argv\" (kind command runs it)");
     } else if (auto list = ReadStringList(*argv, errors)) {
@@ -141,6 +144,12 @@ JobConfig ReadJob(const Field& f, const JobDefaults& defaults, const std::string
     }
     if (const Field* shell = map.Find("shell")) {
       errors->Add(shell->key_pos, shell->path + ": only kind command takes shell, not " + job.kind);
+    }
+    if (const Field* replay = map.Find("replay")) {
+      errors->Add(replay->key_pos, replay->path +
+                                       ": only kind command takes replay (built-in kinds always "
+                                       "run in a replay, import is replaced by the reveal), not " +
+                                       job.kind);
     }
   }
   if (auto v = map.StringMap("env")) {

@@ -76,7 +76,8 @@ models:
     incremental: {rounds: 30, min_new_rows: 100, max_chain: 12}
     holdout: {fraction: 20%, min_rows: 20}
     promote: {min_improvement: 2%}
-replay: {from: 2020-01-01}
+replay:
+  sources: [{table: match_features, time: date, labels: [result], key: [match_id]}]
 )";
 
 TEST(ConfigModel, LoadsRealisticPipeline) {
