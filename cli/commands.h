@@ -14,6 +14,7 @@ void AddControlCommands(CLI::App& app, int* exit_code);  // pause, resume, kill,
 void AddHistoryCommands(CLI::App& app, int* exit_code);  // history, logs, backup
 void AddJobCommand(CLI::App& app, int* exit_code);       // job <kind> (what mlcrond spawns)
 void AddModelsCommands(CLI::App& app, int* exit_code);   // models list, show, plan
+void AddReplayCommand(CLI::App& app, int* exit_code);    // replay
 // `models plan`, added to the `models` group by AddModelsCommands.
 void AddModelsPlanCommand(CLI::App& models, int* exit_code);
 // `models evaluate` and `models compare`, added to the `models` group by AddModelsCommands.

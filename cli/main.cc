@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   mlcron::AddHistoryCommands(app, &exit_code);
   mlcron::AddJobCommand(app, &exit_code);
   mlcron::AddModelsCommands(app, &exit_code);
+  mlcron::AddReplayCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
