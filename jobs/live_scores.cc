@@ -26,6 +26,7 @@ struct OutputColumns {
 
 Result<OutputColumns> ReadOutputColumns(SqliteDb& data, const std::string& table) {
   OutputColumns out;
+  std::vector<std::string> names;
   SqliteStatement info = data.Prepare("SELECT name FROM pragma_table_info(?)");
   info.Bind(1, std::string_view(table));
   for (;;) {
@@ -34,6 +35,7 @@ Result<OutputColumns> ReadOutputColumns(SqliteDb& data, const std::string& table
     if (!*row) break;
     out.exists = true;
     const std::string name = info.Text(0);
+    names.push_back(name);
     if (name == "live_scored_at") out.has_live = true;
     if (name.size() > 2 && name.compare(0, 2, "p_") == 0 &&
         std::all_of(name.begin() + 2, name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -41,6 +43,13 @@ Result<OutputColumns> ReadOutputColumns(SqliteDb& data, const std::string& table
     }
   }
   std::sort(out.classes.begin(), out.classes.end());
+  if (!out.exists) return out;
+  for (const char* needed : {"key", "segment", "model", "version", "prediction", "scheduled"}) {
+    if (std::find(names.begin(), names.end(), needed) == names.end()) {
+      return data.Error("output table \"" + table + "\" has no column \"" + needed +
+                        "\"; it is not a signals table (use another output name)");
+    }
+  }
   return out;
 }
 

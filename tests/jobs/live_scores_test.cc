@@ -1,131 +1,26 @@
 // Live scores: signals whose labels arrive later are scored once, with the latest signal,
-// idempotently and crash-safely; their metrics per version; the drift rule's threshold and
-// reason, and the retrain decision it forces; signals runs score what arrived before them;
-// and migration 3 over a v2 database.
+// idempotently and crash-safely; their metrics per version; signals runs score what arrived
+// before them; and migration 3 over a v2 database. The drift rule is in live_drift_test.cc.
 #include "jobs/live_scores.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <sstream>
 
 #include "daemon/state_migrations.h"
-#include "jobs/fingerprint.h"
 #include "jobs/retrain_job.h"
-#include "jobs/retrain_plan.h"
 #include "jobs/signals_job.h"
-#include "jobs/xgb_booster.h"
-#include "tests/jobs/retrain_test_util.h"
+#include "tests/jobs/live_scores_test_util.h"
 
 namespace mlcron {
 namespace {
 
+using testing::At;
 using ::testing::ElementsAre;
 using ::testing::FloatEq;
 
-std::chrono::system_clock::time_point At(int day, int hour = 0) {
-  return std::chrono::sys_days(std::chrono::year(2024) / 3 / day) + std::chrono::hours(hour);
-}
-
-class LiveScores : public testing::RetrainFixture {
- protected:
-  // A production version of m/<segment> with `holdout` as its holdout metric `metric`.
-  std::int64_t AddVersion(const std::string& segment, const std::string& metric, double holdout,
-                          bool promote = true) {
-    ModelVersion v;
-    v.model = "m";
-    v.segment = segment;
-    v.kind = "full";
-    v.objective = "binary:logistic";
-    v.file = "/m/" + std::to_string(++versions_) + ".ubj";
-    v.sha256 = "ab";
-    v.created_at = 1'700'000'000 + versions_;
-    v.metrics_json = "{\"holdout\": {\"" + metric + "\": " + std::to_string(holdout) +
-                     "}, \"baseline\": {}, \"production_holdout\": null}";
-    auto id = registry_->AddVersion(v, promote, "test");
-    EXPECT_TRUE(id.ok()) << id.message();
-    return id.ok() ? *id : 0;
-  }
-
-  // A signals table as ScoreSignals wrote it before live scoring existed (no live_scored_at).
-  void CreateOldSignalsTable() {
-    ASSERT_TRUE(data_
-                    ->Exec("CREATE TABLE signals (key TEXT, segment TEXT, model TEXT, version "
-                           "INTEGER, prediction REAL, scheduled TEXT, run_at TEXT, run_id TEXT, "
-                           "p_0 REAL, p_1 REAL)")
-                    .ok());
-  }
-  void Signal(const std::string& key, std::int64_t version, const std::string& scheduled, double p1,
-              const std::string& model = "m") {
-    SqliteStatement st = data_->Prepare(
-        "INSERT INTO signals (key, segment, model, version, prediction, scheduled, run_at, "
-        "run_id, p_0, p_1) VALUES (?1, 'A', ?2, ?3, ?4, ?5, ?5, '1', ?6, ?4)");
-    st.Bind(1, std::string_view(key))
-        .Bind(2, std::string_view(model))
-        .Bind(3, version)
-        .Bind(4, p1)
-        .Bind(5, std::string_view(scheduled))
-        .Bind(6, 1 - p1);
-    ASSERT_TRUE(st.Run().ok());
-  }
-  // Rows of m: id, label (NaN = NULL).
-  void Label(int id, double y) {
-    SqliteStatement st = data_->Prepare(
-        "INSERT OR REPLACE INTO m (id, seg, day, y, f0, f1, f2) VALUES (?1, 'A', '2024-03-01', "
-        "?2, 0, 0, 0)");
-    st.Bind(1, id);
-    if (std::isnan(y)) {
-      st.BindNull(2);
-    } else {
-      st.Bind(2, y);
-    }
-    ASSERT_TRUE(st.Run().ok());
-  }
-  std::vector<std::string> Rows(SqliteDb& db, const std::string& sql) {
-    std::vector<std::string> out;
-    SqliteStatement st = db.Prepare(sql);
-    for (;;) {
-      Result<bool> row = st.Step();
-      EXPECT_TRUE(row.ok()) << row.message();
-      if (!row.ok() || !*row) break;
-      out.push_back(st.Text(0));
-    }
-    return out;
-  }
-  std::vector<std::string> LiveRows() {
-    return Rows(registry_->db(),
-                "SELECT model || '|' || segment || '|' || key || '|' || version || '|' || "
-                "signal_at || '|' || scored_at || '|' || label || '|' || prediction FROM "
-                "live_scores ORDER BY key");
-  }
-  std::vector<std::string> Marks() {
-    return Rows(*data_,
-                "SELECT model || '|' || key || '|' || scheduled || '|' || "
-                "ifnull(live_scored_at, '-') FROM signals ORDER BY rowid");
-  }
-  Result<LiveScoringStats> Score(int day) {
-    return ScoreArrivedLabels(*config_->FindModel("m"), *data_, *registry_, "signals", At(day));
-  }
-  // A live row stored directly: label 1 with P(1) = p, so its log loss is -ln p.
-  void Live(const std::string& key, std::int64_t version, const std::string& signal_at,
-            double label, float p) {
-    SqliteStatement st = registry_->db().Prepare(
-        "INSERT INTO live_scores VALUES ('m', 'A', ?1, ?2, ?3, '2024-03-09T00:00:00Z', ?4, ?5)");
-    st.Bind(1, std::string_view(key))
-        .Bind(2, version)
-        .Bind(3, std::string_view(signal_at))
-        .Bind(4, label)
-        .Bind(5, std::string_view("[" + std::to_string(p) + "]"));
-    ASSERT_TRUE(st.Run().ok());
-  }
-  void LoadDrift(const std::string& drift, const std::string& metric = "") {
-    Load(ModelYaml("[f0, f1, f2]", "    drift: " + drift + "\n" +
-                                       (metric.empty() ? "" : "    metric: " + metric + "\n")));
-  }
-
-  int versions_ = 0;
-};
+using LiveScores = testing::LiveScoresFixture;
 
 TEST_F(LiveScores, ScoresEachArrivedKeyOnceWithItsLatestSignal) {
   const std::int64_t v = AddVersion("A", "log_loss", 0.5);
@@ -183,6 +78,16 @@ TEST_F(LiveScores, NoSignalsTableMeansNothingToScore) {
   ASSERT_TRUE(stats.ok()) << stats.message();
   EXPECT_EQ(stats->scored, 0);
   EXPECT_EQ(stats->awaiting, 0);
+}
+
+TEST_F(LiveScores, AnOutputThatIsNotASignalsTableIsRefused) {
+  ASSERT_TRUE(data_->Exec("CREATE TABLE signals (key TEXT, label REAL)").ok());
+  Result<LiveScoringStats> stats = Score(3);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.message(), "data database " + dir_ +
+                                 "/data.db: output table \"signals\" has no column "
+                                 "\"segment\"; it is not a signals table (use another output "
+                                 "name)");
 }
 
 // The process died after live_scores was committed and before the signals were marked: the
@@ -245,105 +150,6 @@ TEST_F(LiveScores, SummaryHasTheLogLossOfTheScoredRows) {
   EXPECT_EQ((*newest)[0].key, "2");
   EXPECT_EQ((*newest)[1].key, "3");
   EXPECT_THAT((*newest)[1].prediction, ElementsAre(FloatEq(0.5f)));
-}
-
-// p with -ln p = loss.
-float P(double loss) { return static_cast<float>(std::exp(-loss)); }
-
-TEST_F(LiveScores, DriftFiresOnlyBeyondTheThresholdOverAFullWindow) {
-  LoadDrift("{max_degradation: 0.1, window: 4}");
-  const std::int64_t v = AddVersion("A", "log_loss", 0.5);
-  const ModelConfig& model = *config_->FindModel("m");
-  auto drift = [&]() {
-    auto prod = registry_->Production("m", "A");
-    Result<std::optional<std::string>> d = LiveDrift(*registry_, model, **prod);
-    EXPECT_TRUE(d.ok()) << d.message();
-    return d.ok() ? *d : std::optional<std::string>("error");
-  };
-  Live("1", v, "2024-03-01T09:55:00Z", 1, P(0.551));
-  Live("2", v, "2024-03-02T09:55:00Z", 1, P(0.551));
-  Live("3", v, "2024-03-03T09:55:00Z", 1, P(0.551));
-  EXPECT_EQ(drift(), std::nullopt) << "3 rows < window 4";
-  Live("4", v, "2024-03-04T09:55:00Z", 1, P(0.551));
-  const std::string reason =
-      "live drift: log_loss 0.551 over the last 4 rows vs holdout 0.500 (+10.2% > 10%)";
-  EXPECT_EQ(drift(), reason);
-  // An older row, far worse, is outside the newest 4 and changes nothing.
-  Live("0", v, "2024-02-01T09:55:00Z", 1, P(5));
-  EXPECT_EQ(drift(), reason);
-
-  // Just inside the bound: 0.549 is +9.8%.
-  ASSERT_TRUE(registry_->db().Exec("DELETE FROM live_scores").ok());
-  for (int k = 1; k <= 4; ++k)
-    Live(std::to_string(k), v, "2024-03-0" + std::to_string(k), 1, P(0.549));
-  EXPECT_EQ(drift(), std::nullopt);
-
-  // Another version's rows are not production's.
-  const std::int64_t next = AddVersion("A", "log_loss", 0.5);
-  EXPECT_EQ(drift(), std::nullopt);
-  (void)next;
-
-  // The rule is off without max_degradation.
-  Load(ModelYaml());
-  ASSERT_TRUE(registry_->db()
-                  .Exec("UPDATE live_scores SET version = " + std::to_string(next) +
-                        ", prediction = '[0.01]'")
-                  .ok());
-  auto prod = registry_->Production("m", "A");
-  auto off = LiveDrift(*registry_, *config_->FindModel("m"), **prod);
-  ASSERT_TRUE(off.ok()) << off.message();
-  EXPECT_EQ(*off, std::nullopt);
-}
-
-TEST_F(LiveScores, DriftOfAHigherIsBetterMetricIsAFall) {
-  LoadDrift("{max_degradation: 0.1, window: 4}", "accuracy");
-  const std::int64_t v = AddVersion("A", "accuracy", 0.8);
-  Live("1", v, "2024-03-01", 1, 0.9f);
-  Live("2", v, "2024-03-02", 1, 0.9f);
-  Live("3", v, "2024-03-03", 0, 0.9f);
-  Live("4", v, "2024-03-04", 0, 0.9f);
-  auto d = LiveDrift(*registry_, *config_->FindModel("m"), **registry_->Production("m", "A"));
-  ASSERT_TRUE(d.ok()) << d.message();
-  EXPECT_EQ(*d, "live drift: accuracy 0.500 over the last 4 rows vs holdout 0.800 (-37.5% < -10%)");
-}
-
-// The drift reason reaches the decision through PlanModel and makes it full.
-TEST_F(LiveScores, PlanTurnsLiveDriftIntoAFullRetrain) {
-  LoadDrift("{max_degradation: 0.1, window: 4}");
-  const ModelConfig& model = *config_->FindModel("m");
-  AddRows("A", 0, 30, 10);
-  const Fingerprint fp = ComputeFingerprint(model, XgbVersion());
-  ModelVersion v;
-  v.model = "m";
-  v.segment = "A";
-  v.kind = "full";
-  v.objective = model.objective;
-  v.features = model.features;
-  v.fingerprint = fp.hash;
-  v.fingerprint_text = fp.canonical;
-  v.train_to = SqlValue::Text(Day(14));
-  v.holdout_from = SqlValue::Text(Day(15));
-  v.holdout_to = SqlValue::Text(Day(29));
-  v.file = "/m/1.ubj";
-  v.sha256 = "ab";
-  v.created_at = std::chrono::floor<std::chrono::seconds>(At(1).time_since_epoch()).count();
-  v.metrics_json = R"({"holdout": {"log_loss": 0.5}})";
-  auto id = registry_->AddVersion(v, true, "test");
-  ASSERT_TRUE(id.ok()) << id.message();
-
-  PlanRequest request;
-  request.now = At(2);
-  auto plan = [&]() {
-    auto plans = PlanModel(*data_, *registry_, model, fp, request);
-    EXPECT_TRUE(plans.ok()) << plans.message();
-    return plans.ok() && plans->size() == 1 ? plans->front().decision.Summary() : "error";
-  };
-  EXPECT_EQ(plan(), "fingerprint unchanged; no new rows; model 1 d old < 7 d → skip");
-  for (int k = 1; k <= 4; ++k)
-    Live(std::to_string(k), *id, "2024-03-0" + std::to_string(k), 1, P(0.6));
-  EXPECT_EQ(plan(),
-            "live drift: log_loss 0.600 over the last 4 rows vs holdout 0.500 (+20.0% > 10%) → "
-            "full");
 }
 
 // ScoreSignals scores what arrived before it appends, so this run's signals wait.
