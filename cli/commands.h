@@ -25,5 +25,7 @@ void AddModelsPruneCommands(CLI::App& models, int* exit_code);
 void AddModelsHistoryCommands(CLI::App& models, int* exit_code);
 // `models promote|rollback|pin|unpin|audit`, added to the `models` group by AddModelsCommands.
 void AddModelsMovesCommands(CLI::App& models, int* exit_code);
+// `models live`, added to the `models` group by AddModelsCommands.
+void AddModelsLiveCommand(CLI::App& models, int* exit_code);
 
 }  // namespace mlcron

@@ -355,6 +355,7 @@ void AddModelsCommands(CLI::App& app, int* exit_code) {
   AddModelsPruneCommands(*models, exit_code);
   AddModelsHistoryCommands(*models, exit_code);
   AddModelsMovesCommands(*models, exit_code);
+  AddModelsLiveCommand(*models, exit_code);
 }
 
 }  // namespace mlcron

@@ -122,9 +122,32 @@ CREATE TABLE retrain_decisions (
 CREATE INDEX retrain_decisions_model ON retrain_decisions (model, id);
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+// v3: live (prequential) scores, DESIGN.md §7 "drift" and §9: one row per (model, key), the
+// last signal made for the key before its label arrived, with that label and the model's
+// outputs (`prediction`, a JSON array of num_class values or one). signal_at and scored_at
+// are IsoUtc text like the signals table's `scheduled`. `version` has no foreign key on
+// purpose: it comes from the signals table in the data database, which a restored backup of
+// either file can leave out of step with this one, and live scoring must not fail on that.
+// The index serves the per-version reads (drift window, `mlcron models live`).
+constexpr const char* kV3 = R"sql(
+CREATE TABLE live_scores (
+  model TEXT NOT NULL,
+  segment TEXT NOT NULL DEFAULT '',
+  key TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  signal_at TEXT NOT NULL,
+  scored_at TEXT NOT NULL,
+  label REAL NOT NULL,
+  prediction TEXT NOT NULL,
+  PRIMARY KEY (model, key)
+);
+CREATE INDEX live_scores_version ON live_scores (model, segment, version, signal_at);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, kV1},
     {2, kV2},
+    {3, kV3},
 }};
 
 }  // namespace

@@ -103,10 +103,9 @@ Status RunSignals(Pass& p, const JobConfig& job, Instant at, const std::string& 
   r.run_id = run_id;
   Result<SignalsStats> stats = ScoreSignals(*model, p.data, p.registry, r);
   if (!stats.ok()) return stats.status();
-  Result<LiveScoringStats> live = ScoreArrivedLabels(*model, p.data, p.registry, r.output, r.now);
-  if (!live.ok()) return live.status();
+  // ScoreSignals first scores the earlier signals whose labels have arrived (live scores).
   *p.request.log << "signals " << job.name << ": " << stats->scored << " rows scored; live: "
-                 << live->scored << " scored, " << live->awaiting << " awaiting\n";
+                 << stats->live.scored << " scored, " << stats->live.awaiting << " awaiting\n";
   return Status::Ok();
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "jobs/dataset.h"
+#include "jobs/live_scores.h"
 
 namespace mlcron {
 
@@ -18,8 +19,9 @@ std::chrono::seconds Since(std::chrono::system_clock::time_point now, std::int64
          std::chrono::seconds(unix);
 }
 
-Status FillInput(SqliteDb& data, const DatasetSpec& spec, const ModelConfig& model,
-                 const Fingerprint& current, const PlanRequest& request, SegmentPlan* plan) {
+Status FillInput(SqliteDb& data, Registry& registry, const DatasetSpec& spec,
+                 const ModelConfig& model, const Fingerprint& current, const PlanRequest& request,
+                 SegmentPlan* plan) {
   PolicyInput& in = plan->input;
   RowFilter labelled;
   if (!model.segment_by.empty()) labelled.segment = plan->segment_value;
@@ -60,6 +62,11 @@ Status FillInput(SqliteDb& data, const DatasetSpec& spec, const ModelConfig& mod
     in.since_last_full = Since(request.now, prod->full_at);
     in.chain = prod->chain;
     in.model_age = Since(request.now, prod->created_at);
+    // Off (one branch) unless drift.max_degradation is set; then one indexed read of at most
+    // drift.window live rows, so the skip path stays cheap.
+    Result<std::optional<std::string>> drift = LiveDrift(registry, model, *prod);
+    if (!drift.ok()) return drift.status();
+    in.drift = std::move(*drift);
     if (!prod->train_to.is_null()) {
       RowFilter after = labelled;
       after.after = prod->train_to;
@@ -121,7 +128,7 @@ Result<std::vector<SegmentPlan>> PlanModel(SqliteDb& data, Registry& registry,
     Result<std::optional<ModelVersion>> last = registry.LastAttempt(model.name, p.segment);
     if (!last.ok()) return last.status();
     p.last_attempt = std::move(*last);
-    if (Status s = FillInput(data, spec, model, current, request, &p); !s.ok()) {
+    if (Status s = FillInput(data, registry, spec, model, current, request, &p); !s.ok()) {
       return s.WithContext(SegmentLabel(model.name, p.segment) + ": ");
     }
   }

@@ -24,7 +24,7 @@ std::string Quoted(const std::string& name) { return "\"" + name + "\""; }
 Status PrepareOutput(SqliteDb& data, const std::string& table, int classes) {
   std::string sql = "CREATE TABLE IF NOT EXISTS " + Quoted(table) +
                     " (key TEXT, segment TEXT, model TEXT, version INTEGER, prediction REAL, "
-                    "scheduled TEXT, run_at TEXT, run_id TEXT)";
+                    "scheduled TEXT, run_at TEXT, run_id TEXT, live_scored_at TEXT)";
   if (Status s = data.Exec(sql); !s.ok()) return s;
   std::vector<std::string> have;
   SqliteStatement info = data.Prepare("SELECT name FROM pragma_table_info(?)");
@@ -171,7 +171,20 @@ Result<SignalsStats> ScoreSignals(const ModelConfig& model, SqliteDb& data, Regi
   for (const Scored& s : scored) {
     if (s.groups > 1) classes = std::max(classes, s.groups);
   }
+  // The labels that arrived since the last run are scored against the signals made before
+  // them; this run's signals wait for a later run (prequential, DESIGN.md §9).
+  Result<LiveScoringStats> live =
+      ScoreArrivedLabels(model, data, registry, request.output, request.now);
+  if (!live.ok()) return live.status().WithContext("live scoring: ");
+  stats.live = *live;
   if (Status s = Append(data, model, *rows, scored, request, classes); !s.ok()) return s;
+  SqliteStatement awaiting =
+      data.Prepare("SELECT count(DISTINCT key) FROM " + Quoted(request.output) +
+                   " WHERE model = ?1 AND live_scored_at IS NULL");
+  awaiting.Bind(1, std::string_view(model.name));
+  Result<bool> counted = awaiting.Step();
+  if (!counted.ok()) return counted.status();
+  if (*counted) stats.live.awaiting = awaiting.Int64(0);
   return stats;
 }
 
@@ -221,6 +234,9 @@ int RunSignalsJob(const JobContext& ctx) {
     }
   }
   out << "\n";
+  out << name << ": live: scored " << stats->live.scored << " signal"
+      << (stats->live.scored == 1 ? "" : "s") << " whose labels arrived (" << stats->live.awaiting
+      << " awaiting)\n";
   return 0;
 }
 

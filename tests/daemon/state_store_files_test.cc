@@ -245,6 +245,10 @@ TEST(StateStoreFilesTest, HandMadeV1FileIsMigratedForward) {
       "(SELECT count(*) FROM model_audit) + (SELECT count(*) FROM retrain_decisions)");
   ASSERT_TRUE(*st.Step());
   EXPECT_EQ(st.Int64(0), 0);
+  // v3 added live_scores, empty.
+  SqliteStatement live = raw->Prepare("SELECT count(*) FROM live_scores");
+  ASSERT_TRUE(*live.Step());
+  EXPECT_EQ(live.Int64(0), 0);
 }
 
 TEST(StateStoreFilesTest, EveryIntermediateVersionMigratesToLatest) {

@@ -446,7 +446,7 @@ TEST(RegistryMigrationTest, AVersionOneDatabaseKeepsItsRuns) {
   {
     auto registry = Registry::Open(config);
     ASSERT_TRUE(registry.ok()) << registry.message();
-    EXPECT_EQ(*UserVersion((*registry)->db()), 2);
+    EXPECT_EQ(*UserVersion((*registry)->db()), LatestStateSchemaVersion());
     EXPECT_TRUE((*registry)->List("", "", 0)->empty());
     ModelVersion v;
     v.model = "m";
@@ -458,7 +458,7 @@ TEST(RegistryMigrationTest, AVersionOneDatabaseKeepsItsRuns) {
   }
   auto store = StateStore::Open(path);
   ASSERT_TRUE(store.ok()) << store.message();
-  EXPECT_EQ((*store)->SchemaVersion(), 2);
+  EXPECT_EQ((*store)->SchemaVersion(), LatestStateSchemaVersion());
   auto run = (*store)->GetRun(7);
   ASSERT_TRUE(run.ok() && run->has_value()) << run.message();
   EXPECT_EQ((*run)->job, "train");
