@@ -2,15 +2,15 @@
 // (DESIGN.md §9): runs the config's tier graph over history under a simulated clock, once per
 // retraining policy, and writes the decisions, the live metrics and a chart into DIR. Works on
 // scratch databases under DIR/.scratch; the operator's state is never written.
+#include <date/date.h>
 #include <fcntl.h>
-#include <cerrno>
-#include <cstring>
 #include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <date/date.h>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -96,19 +96,18 @@ std::string Describe(const PolicyRun& run) {
 
 void PrintLive(const PolicyRun& run) {
   for (const ReplayLive& live : run.live) {
-    Result<LiveAggregate> a = AggregateLive(*live.model, live, 0, live.scores.size());
+    Result<LiveAggregate> a = AggregateLive(live.model, live, 0, live.scores.size());
     if (!a.ok() || a->rows == 0) {
-      std::cout << "  " << live.model->name << ": no live scores\n";
+      std::cout << "  " << live.model.name << ": no live scores\n";
       continue;
     }
     double gain = (a->baseline - a->live) / std::fabs(a->baseline);
-    if (!LowerIsBetter(live.model->metric)) gain = -gain;
-    std::cout << fmt::format("  {}: live {} {:.4f} vs baseline {:.4f} ({:+.1f}%){} over {} "
-                             "signals\n",
-                             live.model->name, live.model->metric, a->live, a->baseline,
-                             100 * gain,
-                             a->accuracy ? fmt::format(", accuracy {:.3f}", *a->accuracy) : "",
-                             a->rows);
+    if (!LowerIsBetter(live.model.metric)) gain = -gain;
+    std::cout << fmt::format(
+        "  {}: live {} {:.4f} vs baseline {:.4f} ({:+.1f}%){} over {} "
+        "signals\n",
+        live.model.name, live.model.metric, a->live, a->baseline, 100 * gain,
+        a->accuracy ? fmt::format(", accuracy {:.3f}", *a->accuracy) : "", a->rows);
   }
 }
 
@@ -136,8 +135,9 @@ int Run(const ReplayArgs& a) {
   const int lock = ::open(lock_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (ec || lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
     std::cerr << "mlcron replay: " << out << ": "
-              << (ec ? ec.message() : lock < 0 ? std::strerror(errno)
-                                               : "another replay is writing here")
+              << (ec         ? ec.message()
+                  : lock < 0 ? std::strerror(errno)
+                             : "another replay is writing here")
               << "\n";
     return kExitFailed;
   }

@@ -44,13 +44,13 @@ Result<Series> PolicySeries(const PolicyRun& run, const ReplayLive& live, bool b
   for (size_t i = 0; i < weeks->size(); ++i) {
     const size_t first = i + 1 >= kRollingWeeks ? i + 1 - kRollingWeeks : 0;
     Result<LiveAggregate> a =
-        AggregateLive(*live.model, live, (*weeks)[first].begin, (*weeks)[i].end);
+        AggregateLive(live.model, live, (*weeks)[first].begin, (*weeks)[i].end);
     if (!a.ok()) return a.status();
     s.points.push_back({Unix((*weeks)[i].monday, tz), baseline ? a->baseline : a->live});
   }
   if (!baseline) {
     for (const ReplayDecision& d : run.decisions) {
-      if (d.model == live.model->name && d.decision == "full" && d.version) {
+      if (d.model == live.model.name && d.decision == "full" && d.version) {
         s.fulls.push_back(d.at.time_since_epoch().count());
       }
     }
@@ -66,8 +66,8 @@ Result<std::string> LiveChartSvg(const std::vector<PolicyRun>& runs, const std::
   std::string metric;
   for (const PolicyRun& run : runs) {
     for (const ReplayLive& live : run.live) {
-      if (live.model->name != model || live.scores.empty()) continue;
-      metric = live.model->metric;
+      if (live.model.name != model || live.scores.empty()) continue;
+      metric = live.model.metric;
       if (series.empty()) {
         Result<Series> base = PolicySeries(run, live, true, tz);
         if (!base.ok()) return base.status();
@@ -94,7 +94,8 @@ Result<std::string> LiveChartSvg(const std::vector<PolicyRun>& runs, const std::
       "fill=\"white\"/>\n<text x=\"{2}\" y=\"22\" font-size=\"15\">live {3} of model {4}, "
       "rolling {5} weeks; ticks: full retrains</text>\n",
       kWidth, kHeight, kLeft, metric, model, kRollingWeeks);
-  if (series.empty() || t0 >= t1) return svg + "<text x=\"70\" y=\"80\">no live scores</text>\n</svg>\n";
+  if (series.empty() || t0 >= t1)
+    return svg + "<text x=\"70\" y=\"80\">no live scores</text>\n</svg>\n";
   const double pad = (hi - lo) * 0.05 + 1e-9;
   lo -= pad;
   hi += pad;
@@ -129,15 +130,16 @@ Result<std::string> LiveChartSvg(const std::vector<PolicyRun>& runs, const std::
     const char* color = i == 0 ? kBaseline : kColors[(i - 1) % std::size(kColors)];
     std::string pts;
     for (const Point& p : s.points) pts += fmt::format("{:.1f},{:.1f} ", x(p.t), y(p.v));
-    svg += fmt::format(
-        "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{} points=\"{}\"/>\n", color,
-        i == 0 ? 1.2 : 1.6, i == 0 ? " stroke-dasharray=\"5,4\"" : "", pts);
+    svg +=
+        fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{} points=\"{}\"/>\n",
+                    color, i == 0 ? 1.2 : 1.6, i == 0 ? " stroke-dasharray=\"5,4\"" : "", pts);
     const double lane = kPlotBottom + 30 + 10.0 * static_cast<double>(i);
     for (std::int64_t t : s.fulls) {
       if (t < t0 || t > t1) continue;
-      svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
-                         "stroke=\"{3}\"/>\n",
-                         x(t), lane - 4, lane + 4, color);
+      svg += fmt::format(
+          "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" "
+          "stroke=\"{3}\"/>\n",
+          x(t), lane - 4, lane + 4, color);
     }
     const double ly = kTop + 18.0 * static_cast<double>(i);
     svg += fmt::format(

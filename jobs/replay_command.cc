@@ -27,7 +27,8 @@ std::map<std::string, std::string> Environment(const Config& config, const JobCo
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string kv = *e;
-    if (size_t eq = kv.find('='); eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    if (size_t eq = kv.find('='); eq != std::string::npos)
+      env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   for (const auto& [k, v] : job.env) env[k] = v;
   env[kRunIdEnv] = run_id;
@@ -50,8 +51,10 @@ Result<int> Wait(ProcessLauncher& launcher, const JobConfig& job, pid_t pid) {
     int status = 0;
     const pid_t r = ::waitpid(pid, &status, WNOHANG);
     if (r == pid) {
-      if (terminated) return Status::Error("timed out after " + std::to_string(job.timeout.count()) + " s");
-      if (WIFSIGNALED(status)) return Status::Error("killed by signal " + std::to_string(WTERMSIG(status)));
+      if (terminated)
+        return Status::Error("timed out after " + std::to_string(job.timeout.count()) + " s");
+      if (WIFSIGNALED(status))
+        return Status::Error("killed by signal " + std::to_string(WTERMSIG(status)));
       return WEXITSTATUS(status);
     }
     if (r < 0) return Status::Error(std::string("waitpid: ") + std::strerror(errno));
@@ -72,13 +75,12 @@ Status RunReplayCommand(const Config& config, const JobConfig& job, Instant at,
                         const std::string& log_path, std::ostream& log) {
   const std::string prefix = "command job " + job.name + ": ";
   const std::string iso = FormatInstant(at, config.tz);
-  Result<std::vector<std::string>> argv =
-      ExpandArgv(job.argv, {{"date", iso.substr(0, 10)},
-                            {"time", iso.substr(11, 8)},
-                            {"scheduled", iso},
-                            {"run_id", run_id},
-                            {"job", job.name},
-                            {"status", ""}});
+  Result<std::vector<std::string>> argv = ExpandArgv(job.argv, {{"date", iso.substr(0, 10)},
+                                                                {"time", iso.substr(11, 8)},
+                                                                {"scheduled", iso},
+                                                                {"run_id", run_id},
+                                                                {"job", job.name},
+                                                                {"status", ""}});
   if (!argv.ok()) return argv.status().WithContext(prefix);
   SpawnSpec spec;
   spec.argv = job.shell ? std::vector<std::string>{"/bin/sh", "-c", (*argv)[0]} : *argv;

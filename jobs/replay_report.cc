@@ -101,19 +101,20 @@ std::string LiveScoresCsv(const std::vector<PolicyRun>& runs) {
       for (size_t i = 0; i < live.scores.size(); ++i) {
         const LiveScore& s = live.scores[i];
         std::string correct, prediction;
-        if (live.model->IsClassifier()) {
+        if (live.model.IsClassifier()) {
           const std::span<const float> y(&s.label, 1);
-          correct = Accuracy(y, Predictions{s.prediction, static_cast<int>(s.prediction.size())}) ==
-                            1.0
-                        ? "1"
-                        : "0";
+          correct =
+              Accuracy(y, Predictions{s.prediction, static_cast<int>(s.prediction.size())}) == 1.0
+                  ? "1"
+                  : "0";
         }
-        for (float p : s.prediction) prediction += fmt::format("{}{:.6f}", prediction.empty() ? "" : " ", p);
-        out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", ReplayPolicyName(run.policy),
-                           Csv(s.model), Csv(s.segment), Csv(s.key), s.version, s.signal_at,
-                           s.label, Num(RowLoss(*live.model, s.label, s.prediction)),
-                           Num(RowLoss(*live.model, s.label, live.baseline[i])), correct,
-                           prediction);
+        for (float p : s.prediction)
+          prediction += fmt::format("{}{:.6f}", prediction.empty() ? "" : " ", p);
+        out +=
+            fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", ReplayPolicyName(run.policy),
+                        Csv(s.model), Csv(s.segment), Csv(s.key), s.version, s.signal_at, s.label,
+                        Num(RowLoss(live.model, s.label, s.prediction)),
+                        Num(RowLoss(live.model, s.label, live.baseline[i])), correct, prediction);
       }
     }
   }
@@ -127,11 +128,11 @@ Result<std::string> LiveWeeklyCsv(const std::vector<PolicyRun>& runs, const date
       Result<std::vector<WeekRange>> weeks = Weeks(live, tz);
       if (!weeks.ok()) return weeks.status();
       for (const WeekRange& w : *weeks) {
-        Result<LiveAggregate> a = AggregateLive(*live.model, live, w.begin, w.end);
+        Result<LiveAggregate> a = AggregateLive(live.model, live, w.begin, w.end);
         if (!a.ok()) return a.status();
         out += fmt::format("{},{},{},{},{},{},{},{}\n", ReplayPolicyName(run.policy),
-                           Csv(live.model->name), live.model->metric, w.monday, a->rows,
-                           Num(a->live), Num(a->baseline), a->accuracy ? Num(*a->accuracy) : "");
+                           Csv(live.model.name), live.model.metric, w.monday, a->rows, Num(a->live),
+                           Num(a->baseline), a->accuracy ? Num(*a->accuracy) : "");
       }
     }
   }
@@ -142,13 +143,13 @@ Result<std::string> LiveSummaryCsv(const std::vector<PolicyRun>& runs) {
   std::string out = "policy,model,metric,rows,live,baseline,improvement,accuracy\n";
   for (const PolicyRun& run : runs) {
     for (const ReplayLive& live : run.live) {
-      Result<LiveAggregate> a = AggregateLive(*live.model, live, 0, live.scores.size());
+      Result<LiveAggregate> a = AggregateLive(live.model, live, 0, live.scores.size());
       if (!a.ok()) return a.status();
       // Relative, positive when the model beats the baseline in the metric's direction.
       double gain = a->baseline != 0 ? (a->baseline - a->live) / std::fabs(a->baseline) : 0;
-      if (!LowerIsBetter(live.model->metric)) gain = -gain;
+      if (!LowerIsBetter(live.model.metric)) gain = -gain;
       out += fmt::format("{},{},{},{},{},{},{},{}\n", ReplayPolicyName(run.policy),
-                         Csv(live.model->name), live.model->metric, a->rows, Num(a->live),
+                         Csv(live.model.name), live.model.metric, a->rows, Num(a->live),
                          Num(a->baseline), Num(gain), a->accuracy ? Num(*a->accuracy) : "");
     }
   }
@@ -190,9 +191,9 @@ Result<std::vector<std::string>> WriteReplayOutputs(const std::string& dir,
   files.emplace_back("summary.csv", SummaryCsv(runs));
   if (!runs.empty()) {
     for (const ReplayLive& l : runs.front().live) {
-      Result<std::string> svg = LiveChartSvg(runs, l.model->name, config.tz);
+      Result<std::string> svg = LiveChartSvg(runs, l.model.name, config.tz);
       if (!svg.ok()) return svg.status();
-      files.emplace_back("live_" + l.model->name + ".svg", *svg);
+      files.emplace_back("live_" + l.model.name + ".svg", *svg);
     }
   }
   std::vector<std::string> written;

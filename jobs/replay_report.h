@@ -26,8 +26,8 @@ struct LiveAggregate {
   double live = 0, baseline = 0;
   std::optional<double> accuracy;
 };
-Result<LiveAggregate> AggregateLive(const ModelConfig& model, const ReplayLive& live,
-                                    size_t begin, size_t end);
+Result<LiveAggregate> AggregateLive(const ModelConfig& model, const ReplayLive& live, size_t begin,
+                                    size_t end);
 
 // The live scores of one week: [begin, end) of ReplayLive::scores, which are in signal order.
 struct WeekRange {

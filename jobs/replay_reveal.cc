@@ -19,9 +19,9 @@ std::string InsertSql(const LoadedSource& src) {
   std::string cols, values;
   for (const std::string& c : src.columns) {
     cols += QuoteIdent(c) + ", ";
-    values += IsLabel(src.config, c) ? "CASE WHEN r.label_at <= ?1 THEN s." + QuoteIdent(c) +
-                                           " END, "
-                                     : "s." + QuoteIdent(c) + ", ";
+    values += IsLabel(src.config, c)
+                  ? "CASE WHEN r.label_at <= ?1 THEN s." + QuoteIdent(c) + " END, "
+                  : "s." + QuoteIdent(c) + ", ";
   }
   return "INSERT INTO main." + t + " (" + cols + kIngestedAt + ") SELECT " + values +
          "?4 FROM src." + t + " AS s JOIN src." + kRevealTable +
@@ -32,15 +32,17 @@ std::string InsertSql(const LoadedSource& src) {
 std::string UpdateSql(const LoadedSource& src) {
   const std::string t = QuoteIdent(src.config.table);
   std::string set, match;
-  for (const std::string& l : src.config.labels) set += QuoteIdent(l) + " = x." + QuoteIdent(l) + ", ";
+  for (const std::string& l : src.config.labels)
+    set += QuoteIdent(l) + " = x." + QuoteIdent(l) + ", ";
   for (const std::string& k : src.config.key) {
-    match += std::string(match.empty() ? "" : " AND ") + "m." + QuoteIdent(k) + " = x." +
-             QuoteIdent(k);
+    match +=
+        std::string(match.empty() ? "" : " AND ") + "m." + QuoteIdent(k) + " = x." + QuoteIdent(k);
   }
-  return "UPDATE main." + t + " AS m SET " + set + kIngestedAt + " = ?4 FROM (SELECT s.* FROM src." +
-         t + " AS s JOIN src." + kRevealTable +
+  return "UPDATE main." + t + " AS m SET " + set + kIngestedAt +
+         " = ?4 FROM (SELECT s.* FROM src." + t + " AS s JOIN src." + kRevealTable +
          " AS r ON r.tbl = ?3 AND r.rid = s.rowid WHERE r.label_at > ?2 AND r.label_at <= ?1 "
-         "AND r.row_at <= ?2) AS x WHERE " + match;
+         "AND r.row_at <= ?2) AS x WHERE " +
+         match;
 }
 
 }  // namespace

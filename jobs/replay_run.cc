@@ -104,13 +104,15 @@ Status RunSignals(Pass& p, const JobConfig& job, Instant at, const std::string& 
   Result<SignalsStats> stats = ScoreSignals(*model, p.data, p.registry, r);
   if (!stats.ok()) return stats.status();
   // ScoreSignals first scores the earlier signals whose labels have arrived (live scores).
-  *p.request.log << "signals " << job.name << ": " << stats->scored << " rows scored; live: "
-                 << stats->live.scored << " scored, " << stats->live.awaiting << " awaiting\n";
+  *p.request.log << "signals " << job.name << ": " << stats->scored
+                 << " rows scored; live: " << stats->live.scored << " scored, "
+                 << stats->live.awaiting << " awaiting\n";
   return Status::Ok();
 }
 
 Status RunJob(Pass& p, const JobConfig& job, Instant at) {
-  const std::string run_id = fmt::format("replay-{}-{}", ReplayPolicyName(p.request.policy), ++p.runs);
+  const std::string run_id =
+      fmt::format("replay-{}-{}", ReplayPolicyName(p.request.policy), ++p.runs);
   std::ostream& log = *p.request.log;
   if (job.kind == "import") return Status::Ok();  // replaced by the reveal
   if (job.kind == "features") {
@@ -124,7 +126,8 @@ Status RunJob(Pass& p, const JobConfig& job, Instant at) {
   if (job.kind == "signals") return RunSignals(p, job, at, run_id);
   if (job.kind == "command") {
     if (!job.replay) return Status::Ok();  // only those marked replay: true
-    return RunReplayCommand(p.config, job, at, run_id, std::string(ReplayPolicyName(p.request.policy)),
+    return RunReplayCommand(p.config, job, at, run_id,
+                            std::string(ReplayPolicyName(p.request.policy)),
                             p.config.log_dir + "/" + run_id + ".log", log);
   }
   log << job.kind << " " << job.name << ": not run in a replay\n";
@@ -148,7 +151,7 @@ Status CollectLive(Pass& p) {
       if (!s.ok()) return s.status();
     }
     ReplayLive live;
-    live.model = &model;
+    live.model = model;
     Result<std::vector<LiveScore>> scores = ReadLiveScores(p.registry, model.name);
     if (!scores.ok()) return scores.status();
     live.scores = std::move(*scores);
@@ -175,8 +178,9 @@ std::vector<ReplayOccurrence> ReplayOccurrences(const Config& config, Instant fr
     }
   }
   // Tiers are in ascending tier order, so a stable sort by time keeps 4 before 4.5 at a tie.
-  std::stable_sort(out.begin(), out.end(),
-                   [](const ReplayOccurrence& a, const ReplayOccurrence& b) { return a.at < b.at; });
+  std::stable_sort(
+      out.begin(), out.end(),
+      [](const ReplayOccurrence& a, const ReplayOccurrence& b) { return a.at < b.at; });
   return out;
 }
 
@@ -213,10 +217,9 @@ Result<PolicyRun> RunReplayPolicy(const Config& base, const ReplaySources& sourc
     for (size_t j : tier.jobs) {
       const JobConfig& job = config.jobs[j];
       if (Status s = RunJob(pass, job, occ.at); !s.ok()) {
-        return Status::Error(fmt::format("policy {} stopped at {}, {} job {}: {}",
-                                         ReplayPolicyName(request.policy),
-                                         FormatInstant(occ.at, config.tz), job.kind, job.name,
-                                         s.message()));
+        return Status::Error(
+            fmt::format("policy {} stopped at {}, {} job {}: {}", ReplayPolicyName(request.policy),
+                        FormatInstant(occ.at, config.tz), job.kind, job.name, s.message()));
       }
     }
   }

@@ -41,8 +41,8 @@ struct ReplayDecision {
 // baseline's prediction for the same row (the class frequencies, or the mean label, of the
 // segment's rows whose labels had arrived when the signal was made).
 struct ReplayLive {
-  const ModelConfig* model = nullptr;
-  std::vector<LiveScore> scores;            // oldest signal first
+  ModelConfig model;              // a copy: the pass's scratch Config does not outlive it
+  std::vector<LiveScore> scores;  // oldest signal first
   std::vector<std::vector<float>> baseline;  // parallel to scores
 };
 
@@ -59,8 +59,8 @@ struct PolicyRun {
 
 struct PolicyRequest {
   ReplayPolicy policy = ReplayPolicy::kDefault;
-  Instant from{}, to{};     // [from, to)
-  std::string scratch_dir;  // created; holds this pass's state and data databases
+  Instant from{}, to{};         // [from, to)
+  std::string scratch_dir;      // created; holds this pass's state and data databases
   std::ostream* log = nullptr;  // every job's output, as its run log would show it
 };
 

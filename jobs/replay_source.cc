@@ -41,8 +41,7 @@ std::string ReadOnlyUri(const std::string& path) {
 
 Result<std::vector<std::string>> TableColumns(SqliteDb& db, const std::string& schema,
                                               const std::string& table) {
-  SqliteStatement st =
-      db.Prepare("SELECT name FROM pragma_table_info(?, ?) ORDER BY cid");
+  SqliteStatement st = db.Prepare("SELECT name FROM pragma_table_info(?, ?) ORDER BY cid");
   st.Bind(1, table).Bind(2, schema);
   std::vector<std::string> out;
   while (true) {
@@ -64,8 +63,8 @@ Status CopyFromDataDb(SqliteDb& db, const Config& config, const ReplaySource& s)
   attach.Bind(1, ReadOnlyUri(config.data_path));
   if (Status st = attach.Run(); !st.ok()) return st;
   Status status = [&]() -> Status {
-    SqliteStatement find = db.Prepare(
-        "SELECT sql FROM operator_data.sqlite_master WHERE type = 'table' AND name = ?");
+    SqliteStatement find =
+        db.Prepare("SELECT sql FROM operator_data.sqlite_master WHERE type = 'table' AND name = ?");
     find.Bind(1, s.table);
     Result<bool> found = find.Step();
     if (!found.ok()) return found.status();
@@ -117,9 +116,8 @@ Status ComputeReveal(SqliteDb& db, const Config& config, LoadedSource* src) {
   for (const std::string& k : s.key) key += ", " + QuoteIdent(k);
   SqliteStatement rows = db.Prepare("SELECT rowid, typeof(" + QuoteIdent(s.time) + "), " +
                                     QuoteIdent(s.time) + key + " FROM " + QuoteIdent(s.table));
-  SqliteStatement insert =
-      db.Prepare(std::string("INSERT INTO ") + kRevealTable +
-                 " (tbl, rid, row_at, label_at) VALUES (?, ?, ?, ?)");
+  SqliteStatement insert = db.Prepare(std::string("INSERT INTO ") + kRevealTable +
+                                      " (tbl, rid, row_at, label_at) VALUES (?, ?, ?, ?)");
   bool any = false;
   while (true) {
     Result<bool> row = rows.Step();
@@ -149,8 +147,10 @@ Status ComputeReveal(SqliteDb& db, const Config& config, LoadedSource* src) {
     insert.Bind(1, s.table)
         .Bind(2, rows.Int64(0))
         .Bind(3, static_cast<std::int64_t>(appear.time_since_epoch().count()))
-        .Bind(4, static_cast<std::int64_t>(EndOfLocalDay(*t, config.tz).time_since_epoch().count()));
+        .Bind(4,
+              static_cast<std::int64_t>(EndOfLocalDay(*t, config.tz).time_since_epoch().count()));
     if (Status st = insert.Run(); !st.ok()) return st;
+    insert.Reset();
     ++src->rows;
   }
   if (!any) return Status::Error(SourceName(s) + ": table \"" + s.table + "\" has no rows");
@@ -186,8 +186,7 @@ Status LoadOne(SqliteDb& db, const Config& config, LoadedSource* src) {
     Result<bool> row = schema.Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    (schema.Text(0) == "table" ? src->create_sql : src->index_sql.emplace_back()) =
-        schema.Text(1);
+    (schema.Text(0) == "table" ? src->create_sql : src->index_sql.emplace_back()) = schema.Text(1);
   }
   return ComputeReveal(db, config, src);
 }

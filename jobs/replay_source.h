@@ -22,8 +22,8 @@ inline constexpr char kRevealTable[] = "_mlcron_reveal";
 
 struct LoadedSource {
   ReplaySource config;
-  std::vector<std::string> columns;  // every column of the table but _ingested_at, in order
-  std::string create_sql;            // the table's CREATE TABLE, for the scratch data databases
+  std::vector<std::string> columns;    // every column of the table but _ingested_at, in order
+  std::string create_sql;              // the table's CREATE TABLE, for the scratch data databases
   std::vector<std::string> index_sql;  // its indexes (the unique key index among them)
   std::string origin;                  // "import job import_matches (/x/matches.csv)" or the db
   std::int64_t rows = 0;
