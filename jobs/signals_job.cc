@@ -178,13 +178,14 @@ Result<SignalsStats> ScoreSignals(const ModelConfig& model, SqliteDb& data, Regi
   if (!live.ok()) return live.status().WithContext("live scoring: ");
   stats.live = *live;
   if (Status s = Append(data, model, *rows, scored, request, classes); !s.ok()) return s;
+  // Recounted to include this run's keys. The signals are written by now, so a failed count
+  // keeps the earlier one rather than failing a job whose work is done.
   SqliteStatement awaiting =
       data.Prepare("SELECT count(DISTINCT key) FROM " + Quoted(request.output) +
                    " WHERE model = ?1 AND live_scored_at IS NULL");
   awaiting.Bind(1, std::string_view(model.name));
   Result<bool> counted = awaiting.Step();
-  if (!counted.ok()) return counted.status();
-  if (*counted) stats.live.awaiting = awaiting.Int64(0);
+  if (counted.ok() && *counted) stats.live.awaiting = awaiting.Int64(0);
   return stats;
 }
 
