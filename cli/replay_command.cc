@@ -89,9 +89,9 @@ std::string Describe(const PolicyRun& run) {
   }
   return fmt::format(
       "{}: {} occurrences; {} full, {} incremental ({} promoted, {} rejected), {} skips; "
-      "training {:.1f} s CPU ({:.1f} s wall); replay {:.1f} s",
+      "training {:.1f} s (retrain jobs {:.1f} s CPU); replay {:.1f} s",
       ReplayPolicyName(run.policy), run.occurrences, full, incremental, promoted, rejected, skip,
-      run.train_cpu_seconds, run.train_seconds, run.seconds);
+      run.TrainSeconds(), run.retrain_cpu_seconds, run.seconds);
 }
 
 void PrintLive(const PolicyRun& run) {

@@ -158,8 +158,8 @@ Result<std::string> LiveSummaryCsv(const std::vector<PolicyRun>& runs) {
 
 std::string SummaryCsv(const std::vector<PolicyRun>& runs) {
   std::string out =
-      "policy,occurrences,full,incremental,skip,promoted,rejected,errors,train_cpu_seconds,"
-      "train_seconds,seconds\n";
+      "policy,occurrences,full,incremental,skip,promoted,rejected,errors,train_seconds,"
+      "retrain_cpu_seconds,retrain_seconds,seconds\n";
   for (const PolicyRun& run : runs) {
     std::map<std::string, int> n;
     for (const ReplayDecision& d : run.decisions) {
@@ -168,10 +168,10 @@ std::string SummaryCsv(const std::vector<PolicyRun>& runs) {
       if (d.outcome == "rejected") ++n["rejected"];
       if (d.outcome.rfind("error", 0) == 0) ++n["errors"];
     }
-    out += fmt::format("{},{},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f}\n",
+    out += fmt::format("{},{},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f}\n",
                        ReplayPolicyName(run.policy), run.occurrences, n["full"], n["incremental"],
-                       n["skip"], n["promoted"], n["rejected"], n["errors"], run.train_cpu_seconds,
-                       run.train_seconds, run.seconds);
+                       n["skip"], n["promoted"], n["rejected"], n["errors"], run.TrainSeconds(),
+                       run.retrain_cpu_seconds, run.retrain_seconds, run.seconds);
   }
   return out;
 }

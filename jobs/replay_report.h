@@ -6,7 +6,8 @@
 //   live_scores.csv   every live score with its per-row loss and the baseline's
 //   live_weekly.csv   the live metric per model and week (Monday, local), with the baseline's
 //   live_summary.csv  the live metric per model over the whole range
-//   summary.csv       per policy: occurrences, decisions, training CPU and wall seconds
+//   summary.csv       per policy: occurrences, decisions, training seconds (XGBoost), and the
+//                     CPU and wall seconds of the retrain jobs and of the whole pass
 //   live_<model>.svg  the live metric over time, one line per policy, full retrains marked
 #pragma once
 

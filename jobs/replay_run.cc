@@ -65,8 +65,8 @@ Status RunRetrain(Pass& p, const JobConfig& job, Instant at, const std::string& 
   const double cpu = CpuSeconds();
   const auto wall = std::chrono::steady_clock::now();
   Result<RetrainResult> result = RetrainModel(p.config, *model, p.data, p.registry, r);
-  p.run.train_cpu_seconds += CpuSeconds() - cpu;
-  p.run.train_seconds += Since(wall);
+  p.run.retrain_cpu_seconds += CpuSeconds() - cpu;
+  p.run.retrain_seconds += Since(wall);
   if (!result.ok()) return result.status();
   for (const SegmentResult& s : result->segments) {
     ReplayDecision d;
@@ -165,6 +165,12 @@ Status CollectLive(Pass& p) {
 }
 
 }  // namespace
+
+double PolicyRun::TrainSeconds() const {
+  double total = 0;
+  for (const ReplayDecision& d : decisions) total += d.seconds;
+  return total;
+}
 
 std::vector<ReplayOccurrence> ReplayOccurrences(const Config& config, Instant from, Instant to) {
   std::vector<ReplayOccurrence> out;

@@ -52,9 +52,15 @@ struct PolicyRun {
   std::vector<ReplayLive> live;  // per model with a signals job, in config order
   int occurrences = 0;
   std::int64_t rows_revealed = 0, labels_revealed = 0;
-  double train_cpu_seconds = 0;  // process CPU time inside retrain jobs (XGBoost's threads too)
-  double train_seconds = 0;      // wall time inside retrain jobs
-  double seconds = 0;            // the whole pass
+  // Inside retrain jobs, decisions and skips included: process CPU time (XGBoost's threads
+  // too) and wall time. TrainSeconds() is the training alone.
+  double retrain_cpu_seconds = 0;
+  double retrain_seconds = 0;
+  double seconds = 0;  // the whole pass
+
+  // The sum of the trained versions' training times (ModelVersion::duration_s: building the
+  // matrix and boosting), the cost the retraining policies are compared by.
+  double TrainSeconds() const;
 };
 
 struct PolicyRequest {

@@ -80,7 +80,7 @@ tiers:
     name: retrain
     at: "09:52"
     jobs:
-      - {name: retrain, kind: retrain, model: m}
+      - {name: retrain_m, kind: retrain, model: m}
   - tier: 5
     name: signals
     at: "09:55"
@@ -102,7 +102,7 @@ models:
     incremental: {rounds: 5, min_new_rows: 40, max_chain: 5}
     full_every: 30d
     max_age: 30d
-    holdout: {fraction: 0.2, min_rows: 10}
+    holdout: {fraction: 0.2, min_rows: 8}
     promote: {min_improvement: 0}
 )" + model_extra +
          R"(replay:
@@ -114,13 +114,14 @@ models:
 class ReplayTest : public testing::CliTest {
  protected:
   void Write(const std::string& config, const std::string& events = EventsCsv()) {
-    testing::WriteFile(dir() / "events.csv", events, fs::perms::owner_read | fs::perms::owner_write);
+    testing::WriteFile(dir() / "events.csv", events,
+                       fs::perms::owner_read | fs::perms::owner_write);
     testing::WriteFile(config_path(), config, fs::perms::owner_read | fs::perms::owner_write);
   }
 
   testing::RunResult Replay(const std::string& out, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"replay", "--from", "2024-05-01", "--to", "2024-06-30",
-                                     "--out", (dir() / out).string()};
+    std::vector<std::string> args = {"replay",     "--from", "2024-05-01",          "--to",
+                                     "2024-06-30", "--out",  (dir() / out).string()};
     args.insert(args.end(), extra.begin(), extra.end());
     return MlcronC(args);
   }
@@ -163,9 +164,9 @@ TEST_F(ReplayTest, RevealRuleFeaturesNeverSeeTheDaysLabelsAndTheLastSignalIsScor
                            std::chrono::milliseconds(100));
   ASSERT_TRUE(db.ok()) << db.message();
   // 61 days: every 09:50 run sees the day's 8 events (revealed a day ahead), none labelled.
-  SqliteStatement peek =
-      (*db)->Prepare("SELECT count(*), min(same_day), max(same_day), max(same_day_labelled) "
-                     "FROM peek");
+  SqliteStatement peek = (*db)->Prepare(
+      "SELECT count(*), min(same_day), max(same_day), max(same_day_labelled) "
+      "FROM peek");
   ASSERT_TRUE(*peek.Step());
   EXPECT_EQ(peek.Int64(0), 61);
   EXPECT_EQ(peek.Int64(1), 8);
@@ -173,9 +174,10 @@ TEST_F(ReplayTest, RevealRuleFeaturesNeverSeeTheDaysLabelsAndTheLastSignalIsScor
   EXPECT_EQ(peek.Int64(3), 0);
 
   // Each event is signalled twice (the day before and on its day) and scored once, with the
-  // signal of its own day: the last one before its label appeared at midnight.
+  // signal of its own day: the last one before its label appeared at midnight. The last day's
+  // labels arrive after the range, so its 8 signals stay unscored.
   const std::vector<std::string> scores = testing::Lines(Read("out", "live_scores.csv"));
-  ASSERT_EQ(scores.size(), 1u + 61 * 8);
+  ASSERT_EQ(scores.size(), 1u + 60 * 8);
   int checked = 0;
   for (size_t i = 1; i < scores.size(); ++i) {
     std::istringstream in(scores[i]);
@@ -191,7 +193,7 @@ TEST_F(ReplayTest, RevealRuleFeaturesNeverSeeTheDaysLabelsAndTheLastSignalIsScor
     ASSERT_EQ(c[5], expect) << scores[i];
     ++checked;
   }
-  EXPECT_EQ(checked, 61 * 8);
+  EXPECT_EQ(checked, 60 * 8);
   EXPECT_THAT(r.out, HasSubstr("source events: 1456 rows from import job import"));
 }
 
@@ -229,7 +231,9 @@ TEST_F(ReplayTest, SameInputsGiveTheSameOutputsAndPoliciesDiffer) {
 }
 
 TEST_F(ReplayTest, LiveDriftTriggersAFullRetrain) {
-  Write(Config("    drift: {max_degradation: 10%, window: 20}\n"), EventsCsv("2024-05-20"));
+  // Doubling is far beyond the noise of 40 rows before the flip, and far below what the flip
+  // does (log loss from about 0.4 to above 1.5).
+  Write(Config("    drift: {max_degradation: 100%, window: 40}\n"), EventsCsv("2024-05-20"));
   testing::RunResult r = Replay("out", {"--policy", "default"});
   ASSERT_EQ(r.exit_code, 0) << r;
   std::vector<std::string> drift;
@@ -237,10 +241,18 @@ TEST_F(ReplayTest, LiveDriftTriggersAFullRetrain) {
     if (line.find("live drift") != std::string::npos) drift.push_back(line);
   }
   ASSERT_FALSE(drift.empty()) << Read("out", "decisions.csv");
+  int fulls = 0;
   for (const std::string& line : drift) {
-    EXPECT_THAT(line, HasSubstr(",full,")) << line;
     EXPECT_GE(line.substr(8, 10), "2024-05-20") << line;  // never before the data drifted
+    // A drift calls for a full retrain; after a rejected attempt the back-off still waits for
+    // min_new_rows new rows, so some drift decisions are skips with that reason.
+    if (line.find(",full,") != std::string::npos) {
+      ++fulls;
+    } else {
+      EXPECT_THAT(line, HasSubstr("last attempt rejected")) << line;
+    }
   }
+  EXPECT_GE(fulls, 1) << Read("out", "decisions.csv");
 }
 
 TEST_F(ReplayTest, AnInterruptedReplayStartsOverAndEndsLikeACleanOne) {
@@ -272,15 +284,15 @@ TEST_F(ReplayTest, TooFewRowsInASegmentIsASkipWithItsReason) {
   ASSERT_EQ(r.exit_code, 0) << r;
   const std::vector<std::string> lines = testing::Lines(Read("out", "decisions.csv"));
   ASSERT_GT(lines.size(), 1u);
-  EXPECT_THAT(lines[1], HasSubstr("2024-05-01T09:52:00+01:00,retrain,m,a,skip,,,0.000,"
-                                  "968 rows < min_rows 2000 → skip"));
+  EXPECT_THAT(lines[1], HasSubstr("2024-05-01T09:52:00+01:00,retrain_m,m,a,skip,,,0.000,"
+                                  "484 rows < min_rows 2000 → skip"));
   EXPECT_THAT(r.out, HasSubstr("m: no live scores"));
 }
 
 TEST_F(ReplayTest, BadInputsNameTheProblemAndLeaveNoState) {
   Write(Config());
-  testing::RunResult empty = MlcronC({"replay", "--from", "2020-01-01", "--to", "2020-12-31",
-                                      "--out", (dir() / "out").string()});
+  testing::RunResult empty = MlcronC(
+      {"replay", "--from", "2020-01-01", "--to", "2020-12-31", "--out", (dir() / "out").string()});
   EXPECT_EQ(empty.exit_code, 1);
   EXPECT_THAT(empty.err,
               HasSubstr("no data in 2020-01-01 → 2020-12-31; source events (import job import (" +
@@ -301,7 +313,7 @@ TEST_F(ReplayTest, BadInputsNameTheProblemAndLeaveNoState) {
   Write(unknown);
   testing::RunResult column = Replay("out");
   EXPECT_EQ(column.exit_code, 1);
-  EXPECT_THAT(column.err, HasSubstr("replay source \"events\" (config line 62): table \"events\" "
+  EXPECT_THAT(column.err, HasSubstr("replay source \"events\" (config line 54): table \"events\" "
                                     "has no column \"label\" (it has id, day, seg, x, y, "
                                     "_ingested_at)"));
 
