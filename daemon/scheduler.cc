@@ -12,6 +12,7 @@
 
 #include "daemon/duration.h"
 #include "daemon/proc.h"
+#include "daemon/run_output.h"
 #include "daemon/scheduler_types.h"
 #include "daemon/time_format.h"
 
@@ -343,6 +344,13 @@ void Scheduler::OnRunExit(std::int64_t run_id, const ExitInfo& exit) {
   } else {
     spdlog::warn("job {} run {} {}: {} after {:.3f}s", occ.job, run_id, RunStatusName(run.status),
                  run.reason, secs);
+  }
+  // Built-in jobs print a few explained lines (decisions, counts); echo them. A command job's
+  // output is the operator's and can be anything, so it stays in its log file.
+  if (occ.job_config().kind != "command") {
+    for (const std::string& line : ReadOutputHead(run.log_path)) {
+      spdlog::info("job {} run {}: {}", occ.job, run_id, line);
+    }
   }
 
   const bool failed = run.status == RunStatus::kFailed || run.status == RunStatus::kTimedOut;

@@ -37,6 +37,9 @@ TEST_F(CliPipelineTest, WholePipelineRunsThroughTheBuiltInKinds) {
                                  "rows 2024-02-02..2024-02-09)"));
   EXPECT_EQ(Count("SELECT count(*) FROM signals"), 10);
   EXPECT_EQ(Count("SELECT count(DISTINCT version) FROM signals"), 2);
+  // The scheduler's own log echoes what built-in jobs print: the decisions and their reasons.
+  EXPECT_THAT(r.err, ::testing::ContainsRegex("job retrain_m run [0-9]+: m \\[A\\]: no production "
+                                              "model"));
 }
 
 TEST_F(CliPipelineTest, SecondRunChangesNothingAndSkipsRetraining) {
