@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/source_pos.h"
+#include "daemon/tuning_config.h"
 
 namespace mlcron {
 
@@ -62,6 +63,7 @@ struct ModelConfig {
   DriftPolicy drift;
   int keep = 10;
   bool archive = false;  // retention moves files to state_dir/archive/ instead of deleting
+  std::optional<TuningConfig> tuning;  // `tuning:`, for `tune` jobs and `models tune`
   SourcePos pos;
 
   bool IsClassifier() const {
