@@ -73,7 +73,6 @@ Result<int> Wait(ProcessLauncher& launcher, const JobConfig& job, pid_t pid) {
 Status RunReplayCommand(const Config& config, const JobConfig& job, Instant at,
                         const std::string& run_id, const std::string& policy,
                         const std::string& log_path, std::ostream& log) {
-  const std::string prefix = "command job " + job.name + ": ";
   const std::string iso = FormatInstant(at, config.tz);
   Result<std::vector<std::string>> argv = ExpandArgv(job.argv, {{"date", iso.substr(0, 10)},
                                                                 {"time", iso.substr(11, 8)},
@@ -81,7 +80,7 @@ Status RunReplayCommand(const Config& config, const JobConfig& job, Instant at,
                                                                 {"run_id", run_id},
                                                                 {"job", job.name},
                                                                 {"status", ""}});
-  if (!argv.ok()) return argv.status().WithContext(prefix);
+  if (!argv.ok()) return argv.status();
   SpawnSpec spec;
   spec.argv = job.shell ? std::vector<std::string>{"/bin/sh", "-c", (*argv)[0]} : *argv;
   spec.env = Environment(config, job, iso, run_id, policy);
@@ -89,17 +88,17 @@ Status RunReplayCommand(const Config& config, const JobConfig& job, Instant at,
   spec.nice = job.nice;
   spec.memory_max_bytes = job.memory_max_bytes;
   const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return Status::Error(prefix + log_path + ": " + std::strerror(errno));
+  if (fd < 0) return Status::Error(log_path + ": " + std::strerror(errno));
   spec.output_fd = fd;
   std::unique_ptr<ProcessLauncher> launcher = MakeBoostProcessLauncher();
   Result<SpawnedProcess> child = launcher->Spawn(spec);
   ::close(fd);
-  if (!child.ok()) return child.status().WithContext(prefix);
+  if (!child.ok()) return child.status();
   Result<int> code = Wait(*launcher, job, child->pid);
   std::ifstream output(log_path);
   log << output.rdbuf();
-  if (!code.ok()) return code.status().WithContext(prefix);
-  if (*code != 0) return Status::Error(prefix + "exit code " + std::to_string(*code));
+  if (!code.ok()) return code.status();
+  if (*code != 0) return Status::Error("exit code " + std::to_string(*code));
   return Status::Ok();
 }
 

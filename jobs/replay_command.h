@@ -14,7 +14,7 @@ namespace mlcron {
 
 // `config` is the replay's (scratch state_dir and data path). The command's output goes to
 // `log_path` and is then copied to `log`. An exit other than 0, a signal or the job's timeout
-// is an error naming the job and how it ended.
+// is an error saying how it ended (the caller names the job and the occurrence).
 Status RunReplayCommand(const Config& config, const JobConfig& job, Instant at,
                         const std::string& run_id, const std::string& policy,
                         const std::string& log_path, std::ostream& log);

@@ -289,6 +289,35 @@ TEST_F(ReplayTest, TooFewRowsInASegmentIsASkipWithItsReason) {
   EXPECT_THAT(r.out, HasSubstr("m: no live scores"));
 }
 
+TEST_F(ReplayTest, CommandJobsRunOnlyWhenMarkedAndSeeTheScratchDatabases) {
+  // `note` appends the simulated day, the data path and the policy; `quiet` is not marked.
+  const std::string signals =
+      R"(      - {name: note, after: [score], replay: true, argv: [/bin/sh, -c,
+         'echo "$1 $MLCRON_DATA $MLCRON_REPLAY" >> "$0"', ./notes.txt, "{date}"]}
+      - {name: quiet, after: [score], argv: [/bin/sh, -c, 'echo ran >> "$0"', ./quiet.txt]}
+models:)";
+  std::string config = Config();
+  config.replace(config.find("models:"), 7, signals);
+  Write(config);
+  testing::RunResult r = MlcronC({"replay", "--from", "2024-05-01", "--to", "2024-05-03",
+                                  "--policy", "default", "--out", (dir() / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const std::string data = (dir() / "out/.scratch/default/data.db").string();
+  EXPECT_EQ(testing::ReadFile(dir() / "notes.txt"), "2024-05-01 " + data + " default\n2024-05-02 " +
+                                                        data + " default\n2024-05-03 " + data +
+                                                        " default\n");
+  EXPECT_FALSE(fs::exists(dir() / "quiet.txt"));
+
+  // A marked command that fails stops the replay, naming it.
+  config.replace(config.find("'echo \"$1"), 1, "'exit 3; ");
+  Write(config);
+  testing::RunResult failed = MlcronC({"replay", "--from", "2024-05-01", "--to", "2024-05-03",
+                                       "--policy", "default", "--out", (dir() / "out").string()});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_THAT(failed.err, HasSubstr("policy default stopped at 2024-05-01T09:55:00+01:00, "
+                                    "command job note: exit code 3"));
+}
+
 TEST_F(ReplayTest, BadInputsNameTheProblemAndLeaveNoState) {
   Write(Config());
   testing::RunResult empty = MlcronC(
