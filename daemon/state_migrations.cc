@@ -144,10 +144,62 @@ CREATE TABLE live_scores (
 CREATE INDEX live_scores_version ON live_scores (model, segment, version, signal_at);
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+// v4: hyperparameter tuning (DESIGN.md §6 `tune`). A study searches one (model, segment);
+// each trial is one set of parameters scored by time-series cross-validation, stored as it
+// finishes so an interrupted study keeps its trials and `--resume` continues it. `config_json`
+// is the study's search as run (method, space, folds, seed), which a resume must match.
+// model_tuned_params holds the applied best parameters per (model, segment): the trainer
+// overlays them on the config's params, so applying them changes the fingerprint.
+constexpr const char* kV4 = R"sql(
+CREATE TABLE tuning_studies (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  model TEXT NOT NULL,
+  segment TEXT NOT NULL DEFAULT '',
+  method TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  metric TEXT NOT NULL,
+  trials INTEGER NOT NULL,
+  config_json TEXT NOT NULL,
+  rows INTEGER NOT NULL DEFAULT 0,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  status TEXT NOT NULL,
+  best_trial INTEGER,
+  best_value REAL,
+  applied_at INTEGER,
+  run_id TEXT NOT NULL DEFAULT '',
+  actor TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX tuning_studies_model ON tuning_studies (model, segment, id);
+
+CREATE TABLE tuning_trials (
+  study_id INTEGER NOT NULL REFERENCES tuning_studies (id),
+  number INTEGER NOT NULL,
+  params_json TEXT NOT NULL,
+  fold_scores_json TEXT NOT NULL DEFAULT '[]',
+  state TEXT NOT NULL,
+  value REAL,
+  error TEXT NOT NULL DEFAULT '',
+  duration_s REAL NOT NULL DEFAULT 0,
+  PRIMARY KEY (study_id, number)
+);
+
+CREATE TABLE model_tuned_params (
+  model TEXT NOT NULL,
+  segment TEXT NOT NULL DEFAULT '',
+  params_json TEXT NOT NULL,
+  study_id INTEGER REFERENCES tuning_studies (id),
+  applied_at INTEGER NOT NULL,
+  actor TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (model, segment)
+);
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, kV1},
     {2, kV2},
     {3, kV3},
+    {4, kV4},
 }};
 
 }  // namespace

@@ -249,6 +249,12 @@ TEST(StateStoreFilesTest, HandMadeV1FileIsMigratedForward) {
   SqliteStatement live = raw->Prepare("SELECT count(*) FROM live_scores");
   ASSERT_TRUE(*live.Step());
   EXPECT_EQ(live.Int64(0), 0);
+  // v4 added the tuning tables, empty.
+  SqliteStatement tuning = raw->Prepare(
+      "SELECT (SELECT count(*) FROM tuning_studies) + (SELECT count(*) FROM tuning_trials) + "
+      "(SELECT count(*) FROM model_tuned_params)");
+  ASSERT_TRUE(*tuning.Step());
+  EXPECT_EQ(tuning.Int64(0), 0);
 }
 
 TEST(StateStoreFilesTest, EveryIntermediateVersionMigratesToLatest) {
