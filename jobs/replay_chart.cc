@@ -94,6 +94,15 @@ Result<std::string> LiveChartSvg(const std::vector<PolicyRun>& runs, const std::
       "fill=\"white\"/>\n<text x=\"{2}\" y=\"22\" font-size=\"15\">live {3} of model {4}, "
       "rolling {5} weeks; ticks: full retrains</text>\n",
       kWidth, kHeight, kLeft, metric, model, kRollingWeeks);
+  // A full retrain after the last week's Monday (or before the first) is still in the range.
+  if (t0 <= t1) {
+    for (const Series& s : series) {
+      for (std::int64_t t : s.fulls) {
+        t0 = std::min(t0, t);
+        t1 = std::max(t1, t);
+      }
+    }
+  }
   if (series.empty() || t0 >= t1)
     return svg + "<text x=\"70\" y=\"80\">no live scores</text>\n</svg>\n";
   const double pad = (hi - lo) * 0.05 + 1e-9;

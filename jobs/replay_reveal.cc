@@ -73,6 +73,14 @@ Result<RevealStats> Revealer::RevealUpTo(Instant at) {
         if (Status s = st.Run(); !s.ok()) return s;
         (insert ? stats.rows : stats.labels) += data_->Changes();
       }
+      // Rows that appeared with their labels already due were labelled too.
+      SqliteStatement due = data_->Prepare(std::string("SELECT count(*) FROM src.") + kRevealTable +
+                                           " WHERE tbl = ?3 AND row_at > ?2 AND row_at <= ?1 "
+                                           "AND label_at <= ?1");
+      due.Bind(1, now).Bind(2, done_).Bind(3, src.config.table);
+      Result<bool> row = due.Step();
+      if (!row.ok()) return row.status();
+      stats.labels += due.Int64(0);
     }
     return Status::Ok();
   });

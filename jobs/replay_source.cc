@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <utility>
 
 #include "daemon/time_format.h"
 #include "jobs/import_job.h"
@@ -26,8 +27,9 @@ std::string Join(const std::vector<std::string>& names) {
   return out;
 }
 
-// A file path as an SQLite URI, so the data database can be attached read-only.
-std::string ReadOnlyUri(const std::string& path) {
+// A file path as an SQLite URI, so the data database can be attached read-only; immutable
+// also takes no locks and makes no -wal or -shm file.
+std::string ReadOnlyUri(const std::string& path, bool immutable) {
   std::string uri = "file:";
   for (char c : path) {
     if (c == '%' || c == '?' || c == '#') {
@@ -36,7 +38,7 @@ std::string ReadOnlyUri(const std::string& path) {
       uri += c;
     }
   }
-  return uri + "?mode=ro";
+  return uri + (immutable ? "?mode=ro&immutable=1" : "?mode=ro");
 }
 
 Result<std::vector<std::string>> TableColumns(SqliteDb& db, const std::string& schema,
@@ -59,8 +61,19 @@ Status CopyFromDataDb(SqliteDb& db, const Config& config, const ReplaySource& s)
     return Status::Error(SourceName(s) + ": no import job writes it and the data database " +
                          config.data_path + " does not exist");
   }
+  // A WAL database opened read-only gets -wal and -shm files made beside it, and left there.
+  // Without a -wal file every commit is in the main file: it is read as immutable and checked
+  // unchanged afterwards (a writer checkpointing meanwhile could tear the read). With one, a
+  // writer has the database open and its files are shared as by any reader.
+  const bool shared = std::filesystem::exists(config.data_path + "-wal");
+  auto stamp = [&] {
+    std::error_code ec;
+    return std::pair(std::filesystem::last_write_time(config.data_path, ec),
+                     std::filesystem::file_size(config.data_path, ec));
+  };
+  const auto before = stamp();
   SqliteStatement attach = db.Prepare("ATTACH DATABASE ? AS operator_data");
-  attach.Bind(1, ReadOnlyUri(config.data_path));
+  attach.Bind(1, ReadOnlyUri(config.data_path, !shared));
   if (Status st = attach.Run(); !st.ok()) return st;
   Status status = [&]() -> Status {
     SqliteStatement find =
@@ -93,6 +106,10 @@ Status CopyFromDataDb(SqliteDb& db, const Config& config, const ReplaySource& s)
                    " (" + key + ")");
   }();
   (void)db.Exec("DETACH DATABASE operator_data");
+  if (status.ok() && !shared && stamp() != before) {
+    return Status::Error(SourceName(s) + ": the data database " + config.data_path +
+                         " changed while it was read; run the replay again");
+  }
   return status;
 }
 
