@@ -200,14 +200,14 @@ TEST(ConfigTuning, UnknownKeysSuggest) {
         max_depth: {int: [2, 8], log: true}
         booster: {choice: [gbtree, dart], step: 1}
 )")),
-              ElementsAre("18:35: models.result.tuning.space.eta: unknown key \"lgo\"; did you "
+              ElementsAre("16:7: models.result.tuning: unknown key \"metod\"; did you mean "
+                          "\"method\"?",
+                          "18:35: models.result.tuning.space.eta: unknown key \"lgo\"; did you "
                           "mean \"log\"?",
                           "19:34: models.result.tuning.space.max_depth: unknown key \"log\": log "
                           "is only for float parameters",
                           "20:43: models.result.tuning.space.booster: unknown key \"step\": step "
-                          "is only for int and float parameters",
-                          "16:7: models.result.tuning: unknown key \"metod\"; did you mean "
-                          "\"method\"?"));
+                          "is only for int and float parameters"));
 }
 
 TEST(ConfigTuning, ParametersMlcronOwnsCannotBeTuned) {
@@ -298,6 +298,12 @@ TEST(ConfigTuning, RunTimeChecksAreNotLoadErrors) {
 )"));
   ASSERT_TRUE(r.ok()) << r.ErrorText();
   EXPECT_EQ(Tuning(r).space.at(0).name, "not_an_xgboost_param");
+}
+
+TEST(ConfigTuning, MisspeltSectionSuggests) {
+  EXPECT_THAT(Errors(WithTuning("    tunning: {space: {eta: {float: [0.1, 0.2]}}}\n")),
+              ElementsAre("15:5: models.result: unknown key \"tunning\"; did you mean "
+                          "\"tuning\"?"));
 }
 
 TEST(ConfigTuning, SectionMustBeAMap) {
