@@ -6,6 +6,7 @@
 #include <set>
 
 #include "daemon/config_job_params.h"
+#include "daemon/config_tuning.h"
 #include "daemon/suggest.h"
 
 namespace mlcron {
@@ -236,6 +237,7 @@ ModelConfig ReadModel(const std::string& name, const Field& f, ErrorSink* errors
       }
     }
   }
+  if (const Field* tf = map.Find("tuning")) m.tuning = ReadTuning(*tf, m, kReservedParams, errors);
   map.Finish();
   return m;
 }
