@@ -18,17 +18,19 @@ namespace mlcron {
 // A value of one parameter: numbers for int/float, the index into `choices` for a choice.
 using ParamValues = std::map<std::string, double>;
 
-// What XGBoost gets: "6" for an int, "0.031622776601683794" (%.17g) for a float, the choice
+// What XGBoost gets: "6" for an int, "0.031622776601683791" (%.17g,
+// so the value reads back bit for bit) for a float, the choice
 // text for a choice.
 std::map<std::string, std::string> ToXgbParams(const std::vector<SpaceParam>& space,
                                                const ParamValues& values);
 
 struct FinishedTrial {
   ParamValues params;
-  double value = 0;  // the study's objective, lower is better (the caller negates a
-                     // higher-is-better metric)
-  bool complete = true;  // false for pruned or failed trials (TPE ignores them as Optuna does
-                         // for failed; pruned ones count with their last value, see search.cc)
+  double value = 0;      // the study's objective, lower is better (the caller negates a
+                         // higher-is-better metric)
+  bool complete = true;  // false for pruned or failed trials
+  bool failed = false;   // with complete false: failed (TPE ignores it, as Optuna does) rather
+                         // than pruned (TPE counts it as a bad trial, see docs/tuning.md)
 };
 
 class Sampler {
