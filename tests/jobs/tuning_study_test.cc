@@ -125,7 +125,8 @@ TEST_F(TuningStudyTest, AFailingTrialIsRecordedAndTheStudyGoesOn) {
       ++failed;
       EXPECT_EQ(t.params.at("eta"), "-1");
       EXPECT_THAT(t.error, HasSubstr("fold 1 of 3: "));
-      EXPECT_THAT(t.error, HasSubstr("eta"));
+      EXPECT_THAT(t.error,
+                  HasSubstr("value -1 for Parameter learning_rate should be greater equal to 0"));
       EXPECT_FALSE(t.value);
     }
   }
