@@ -42,27 +42,11 @@ Result<std::vector<std::string>> HistorySegments(Registry& registry, const std::
 
 Result<std::vector<AuditRecord>> SegmentAudit(Registry& registry, const std::string& model,
                                               const std::string& segment) {
-  SqliteStatement st = registry.db().Prepare(
-      "SELECT id, at, model, segment, from_version, to_version, action, reason, actor "
-      "FROM model_audit WHERE model = ?1 AND segment = ?2 ORDER BY id");
+  SqliteStatement st =
+      registry.db().Prepare(std::string("SELECT ") + kAuditColumns +
+                            " FROM model_audit WHERE model = ?1 AND segment = ?2 ORDER BY id");
   st.Bind(1, model).Bind(2, segment);
-  std::vector<AuditRecord> out;
-  while (true) {
-    Result<bool> row = st.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    AuditRecord a;
-    a.id = st.Int64(0);
-    a.at = st.Int64(1);
-    a.model = st.Text(2);
-    a.segment = st.Text(3);
-    a.from_version = st.OptInt64(4);
-    a.to_version = st.OptInt64(5);
-    a.action = st.Text(6);
-    a.reason = st.Text(7);
-    a.actor = st.Text(8);
-    out.push_back(std::move(a));
-  }
+  return ReadAuditRows(st);
 }
 
 Result<HistoryData> ReadHistory(Registry& registry, const std::string& model,

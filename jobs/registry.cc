@@ -23,9 +23,6 @@ constexpr const char* kVersionColumns =
 constexpr const char* kDecisionColumns =
     "id, model, segment, run_id, decided_at, decision, summary, new_rows, version_id";
 
-constexpr const char* kAuditColumns =
-    "id, at, model, segment, from_version, to_version, action, reason, actor";
-
 std::int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -349,6 +346,10 @@ Result<std::vector<AuditRecord>> Registry::AuditOf(std::int64_t version) {
                                     " FROM model_audit WHERE from_version = ?1 OR "
                                     "to_version = ?1 ORDER BY id");
   st.Bind(1, version);
+  return ReadAuditRows(st);
+}
+
+Result<std::vector<AuditRecord>> ReadAuditRows(SqliteStatement& st) {
   std::vector<AuditRecord> out;
   while (true) {
     Result<bool> row = st.Step();

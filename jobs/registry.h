@@ -78,6 +78,12 @@ struct MoveResult {
   std::string previous_status;
 };
 
+// The columns an AuditRecord is read from, in order, and the reader of a statement that
+// selects them: shared by every query of model_audit.
+inline constexpr char kAuditColumns[] =
+    "id, at, model, segment, from_version, to_version, action, reason, actor";
+Result<std::vector<AuditRecord>> ReadAuditRows(SqliteStatement& st);
+
 class Registry {
  public:
   // Opens (and migrates) state_dir/mlcron.db like the daemon's state store does.

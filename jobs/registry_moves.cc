@@ -11,31 +11,8 @@
 namespace mlcron {
 namespace {
 
-constexpr const char* kAuditColumns =
-    "id, at, model, segment, from_version, to_version, action, reason, actor";
-
 // Only these actions move the pointer; pin and unpin rows name one version on both sides.
 constexpr const char* kMoveActions = "action IN ('promote', 'rollback')";
-
-Result<std::vector<AuditRecord>> ReadAudits(SqliteStatement& st) {
-  std::vector<AuditRecord> out;
-  while (true) {
-    Result<bool> row = st.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return out;
-    AuditRecord a;
-    a.id = st.Int64(0);
-    a.at = st.Int64(1);
-    a.model = st.Text(2);
-    a.segment = st.Text(3);
-    a.from_version = st.OptInt64(4);
-    a.to_version = st.OptInt64(5);
-    a.action = st.Text(6);
-    a.reason = st.Text(7);
-    a.actor = st.Text(8);
-    out.push_back(std::move(a));
-  }
-}
 
 // "model result [E0]", "model goals".
 std::string ModelLabel(const std::string& model, const std::string& segment) {
@@ -317,7 +294,7 @@ Result<std::vector<AuditRecord>> Registry::Audit(const std::string& model,
   st.Bind(1, model);
   if (!segment.empty()) st.Bind(2, segment);
   st.Bind(3, limit > 0 ? limit : -1);
-  return ReadAudits(st);
+  return ReadAuditRows(st);
 }
 
 Result<std::optional<AuditRecord>> Registry::ProductionAt(const std::string& model,
@@ -330,7 +307,7 @@ Result<std::optional<AuditRecord>> Registry::ProductionAt(const std::string& mod
                                     "at <= ?3 AND to_version IS NOT NULL AND " +
                                     kMoveActions + " ORDER BY at DESC, id DESC LIMIT 1");
   st.Bind(1, model).Bind(2, segment).Bind(3, at);
-  Result<std::vector<AuditRecord>> rows = ReadAudits(st);
+  Result<std::vector<AuditRecord>> rows = ReadAuditRows(st);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<AuditRecord>();
   return std::optional<AuditRecord>(std::move(rows->front()));
