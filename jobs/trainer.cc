@@ -49,7 +49,8 @@ Result<TrainedModel> TrainCandidate(const ModelConfig& model, const Dataset& row
     return s;
   }
 
-  Result<XgbMatrix> matrix = XgbMatrix::FromDense(x, n, rows.cols, y);
+  Result<XgbMatrix> matrix =
+      XgbMatrix::FromDense(x, n, rows.cols, y, ParamThreads(TrainingParams(model, out.num_class)));
   if (!matrix.ok()) return matrix.status();
   Result<XgbBooster> booster =
       request.incremental ? XgbBooster::FromUbj(request.parent_ubj) : XgbBooster::New();

@@ -39,7 +39,7 @@ Result<std::vector<double>> CrossValidate(const ModelConfig& model, const Datase
     const size_t m = static_cast<size_t>(f.test_end - f.test_begin);
     std::span<const float> x(rows.x.data() + f.train_begin * rows.cols, n * rows.cols);
     std::span<const float> y(rows.y.data() + f.train_begin, n);
-    Result<XgbMatrix> matrix = XgbMatrix::FromDense(x, n, rows.cols, y);
+    Result<XgbMatrix> matrix = XgbMatrix::FromDense(x, n, rows.cols, y, ParamThreads(params));
     if (!matrix.ok()) return matrix.status().WithContext(where);
     Result<XgbBooster> booster = XgbBooster::New();
     if (!booster.ok()) return booster.status().WithContext(where);

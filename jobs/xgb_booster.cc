@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <omp.h>
 #include <xgboost/c_api.h>
 
 #include <algorithm>
@@ -159,7 +160,7 @@ Status CheckShape(std::string_view what, std::span<const float> x, size_t rows, 
 }  // namespace
 
 Result<XgbMatrix> XgbMatrix::FromDense(std::span<const float> x, size_t rows, size_t cols,
-                                       std::span<const float> labels) {
+                                       std::span<const float> labels, int nthread) {
   if (Status s = CheckShape("matrix", x, rows, cols); !s.ok()) return s;
   if (rows == 0 || cols == 0) {
     return Status::Error(fmt::format("XGBoost matrix: {} rows × {} columns is empty", rows, cols));
@@ -168,9 +169,12 @@ Result<XgbMatrix> XgbMatrix::FromDense(std::span<const float> x, size_t rows, si
     return Status::Error(fmt::format("XGBoost matrix: {} labels for {} rows", labels.size(), rows));
   }
   XgbMatrix m;
-  Status s = Check(XGDMatrixCreateFromDense(DenseInterface(x, rows, cols).c_str(),
-                                            R"({"missing": NaN})", &m.handle_),
-                   "matrix");
+  const std::string config = nthread > 0
+                                 ? fmt::format(R"({{"missing": NaN, "nthread": {}}})", nthread)
+                                 : std::string(R"({"missing": NaN})");
+  Status s = Check(
+      XGDMatrixCreateFromDense(DenseInterface(x, rows, cols).c_str(), config.c_str(), &m.handle_),
+      "matrix");
   if (!s.ok()) return s;
   m.rows_ = rows;
   m.cols_ = cols;
@@ -236,6 +240,12 @@ XgbBooster::~XgbBooster() {
 }
 
 Status XgbBooster::SetParams(const XgbParams& params) {
+  // XGBoost 1.7 honours `nthread` in training and prediction, but some of its OpenMP regions
+  // (matrix building, metric and gradient helpers) ask OpenMP for its default team, every
+  // core; the idle team then spins and costs a small model as much CPU as a large one. The
+  // calling thread's OpenMP default follows the model's setting instead. (A job process runs
+  // one model at a time; replay runs its models one after another in this thread.)
+  if (int threads = ParamThreads(params); threads > 0) omp_set_num_threads(threads);
   bool verbosity_set = false;
   for (const auto& [name, value] : params) {
     std::string v = value;
@@ -388,6 +398,14 @@ Result<std::vector<float>> XgbBooster::Predict(std::span<const float> x, size_t 
     return Status::Error(fmt::format("XGBoost prediction: {} values for {} rows", n, rows));
   }
   return std::vector<float>(out, out + n);
+}
+
+int ParamThreads(const XgbParams& params) {
+  int threads = 0;
+  for (const auto& [name, value] : params) {
+    if (name == "nthread" || name == "n_jobs") threads = std::atoi(value.c_str());
+  }
+  return threads > 0 ? threads : 0;
 }
 
 std::string XgbVersion() {

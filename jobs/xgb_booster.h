@@ -22,9 +22,11 @@ using XgbParams = std::vector<std::pair<std::string, std::string>>;
 class XgbMatrix {
  public:
   // `x` is rows × cols row-major with NaN as missing; `labels` has `rows` entries or is empty.
-  // XGBoost copies both, so the spans need not outlive the call.
+  // XGBoost copies both, so the spans need not outlive the call. `nthread` > 0 caps the
+  // threads XGBoost uses to build it (0: all cores): without it a model trained with
+  // `nthread: 1` still builds its matrix on every core.
   static Result<XgbMatrix> FromDense(std::span<const float> x, size_t rows, size_t cols,
-                                     std::span<const float> labels);
+                                     std::span<const float> labels, int nthread = 0);
   XgbMatrix(XgbMatrix&& other) noexcept;
   XgbMatrix& operator=(XgbMatrix&& other) noexcept;
   ~XgbMatrix();
@@ -97,6 +99,9 @@ class XgbBooster {
   // unset, so they stay here for the booster's life.
   mutable std::vector<std::string> unknown_params_;
 };
+
+// The `nthread` (or `n_jobs`) a model's params ask for; 0 when absent or not a number.
+int ParamThreads(const XgbParams& params);
 
 // "1.7.4", from XGBoostVersion.
 std::string XgbVersion();

@@ -98,7 +98,9 @@ TEST_F(TuningStoreTest, StudiesAreListedNewestFirst) {
   ASSERT_TRUE(store_->CreateStudy(NewStudy("SP1")).ok());
   ASSERT_TRUE(store_->CreateStudy(NewStudy("E0")).ok());
   std::vector<std::int64_t> ids;
-  for (const StudyRecord& s : *store_->Studies("result", 0)) ids.push_back(s.id);
+  Result<std::vector<StudyRecord>> all = store_->Studies("result", 0);  // kept: the loop reads it
+  ASSERT_TRUE(all.ok());
+  for (const StudyRecord& s : *all) ids.push_back(s.id);
   EXPECT_THAT(ids, ElementsAre(3, 2, 1));
   EXPECT_EQ(store_->Studies("result", 2)->size(), 2u);
   EXPECT_TRUE(store_->Studies("goals", 0)->empty());
