@@ -186,6 +186,17 @@ Result<std::optional<ModelVersion>> Registry::LastAttempt(const std::string& mod
   return ReadOptionalVersion(*db_, st);
 }
 
+Result<std::optional<std::int64_t>> Registry::LastFullAttemptAt(const std::string& model,
+                                                                const std::string& segment) {
+  SqliteStatement st = db_->Prepare(
+      "SELECT max(created_at) FROM model_versions WHERE model = ?1 AND segment = ?2 AND "
+      "kind = 'full'");
+  st.Bind(1, model).Bind(2, segment);
+  Result<bool> row = st.Step();
+  if (!row.ok()) return row.status();
+  return *row ? st.OptInt64(0) : std::optional<std::int64_t>();
+}
+
 Result<std::optional<ModelVersion>> Registry::Get(std::int64_t id) {
   SqliteStatement st = db_->Prepare(std::string("SELECT ") + kVersionColumns +
                                     " FROM model_versions v WHERE v.id = ?1");

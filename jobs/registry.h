@@ -96,6 +96,10 @@ class Registry {
   Result<std::optional<ModelVersion>> LastAttempt(const std::string& model,
                                                   const std::string& segment);
   Result<std::optional<ModelVersion>> Get(std::int64_t id);
+  // created_at of the segment's newest full version, whatever became of it (promoted,
+  // rejected, awaiting promotion): when `full_every` was last tried.
+  Result<std::optional<std::int64_t>> LastFullAttemptAt(const std::string& model,
+                                                        const std::string& segment);
   // Newest first; empty model/segment = all.
   Result<std::vector<ModelVersion>> List(const std::string& model, const std::string& segment,
                                          int limit);

@@ -59,7 +59,13 @@ Status FillInput(SqliteDb& data, Registry& registry, const DatasetSpec& spec,
       in.fingerprint_changes = DescribeFingerprintChange(prod->fingerprint_text, current.canonical);
       if (in.fingerprint_changes.empty()) in.fingerprint_changes.push_back("hash differs");
     }
-    in.since_last_full = Since(request.now, prod->full_at);
+    // full_every counts from the last full *attempt*: a fresh full the gate rejected found
+    // production still better, so the next from-scratch fit is due full_every after it, not
+    // on every run until one wins (incrementals go on meanwhile).
+    Result<std::optional<std::int64_t>> tried =
+        registry.LastFullAttemptAt(plan->production->model, plan->production->segment);
+    if (!tried.ok()) return tried.status();
+    in.since_last_full = Since(request.now, std::max(prod->full_at, tried->value_or(0)));
     in.chain = prod->chain;
     in.model_age = Since(request.now, prod->created_at);
     // Off (one branch) unless drift.max_degradation is set; then one indexed read of at most

@@ -21,6 +21,7 @@ namespace mlcron {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 class RetrainJob : public testing::RetrainFixture {
@@ -247,6 +248,47 @@ TEST_F(RetrainJob, ForcedFullRetrainsEvenWithFewNewRows) {
   EXPECT_THAT(r.segments[0].decision.Summary(), HasSubstr("forced by --full"));
   EXPECT_EQ(registry_->LastAttempt("m", "A")->value().kind, "full");
   EXPECT_EQ(registry_->LastAttempt("m", "A")->value().chain, 0);
+}
+
+}  // namespace
+}  // namespace mlcron
+
+namespace mlcron {
+namespace {
+
+// A periodic full that the gate rejected restarts the full_every clock: the next decisions
+// are incrementals until full_every has passed again since that attempt.
+TEST_F(RetrainJob, FullEveryCountsFromTheLastFullAttempt) {
+  AddRows("A", 0, 30, 10);
+  Run();
+  const ModelVersion first = Production("A");
+  constexpr std::int64_t kDay = 86400;
+  ModelVersion rejected = first;
+  rejected.id = 0;
+  rejected.parent.reset();
+  rejected.status = "rejected";
+  rejected.reason = "not better";
+  rejected.created_at = first.created_at + 100 * kDay;
+  rejected.full_at = 0;
+  ASSERT_TRUE(registry_->AddVersion(rejected, false, "test").ok());
+  AddRows("A", 30, 30, 10);  // 300 rows after both attempts' horizon
+
+  auto plan_at = [&](std::int64_t days) {
+    PlanRequest request{std::chrono::system_clock::time_point(
+        std::chrono::seconds(first.created_at + days * kDay))};
+    auto plans = PlanModel(*data_, *registry_, *config_->FindModel("m"),
+                           ComputeFingerprint(*config_->FindModel("m"), XgbVersion()), request);
+    EXPECT_TRUE(plans.ok()) << plans.message();
+    return plans.ok() ? (*plans)[0].decision : Decision{};
+  };
+  // 105 days after the promoted full, but 5 after the rejected one: no periodic full.
+  const Decision soon = plan_at(105);
+  EXPECT_EQ(soon.kind, DecisionKind::kIncremental) << soon.Summary();
+  EXPECT_THAT(soon.Summary(), Not(HasSubstr("last full")));
+  // full_every (90 d) after the rejected attempt: due again.
+  const Decision later = plan_at(191);
+  EXPECT_EQ(later.kind, DecisionKind::kFull) << later.Summary();
+  EXPECT_THAT(later.Summary(), HasSubstr("last full 91 d ago ≥ full_every 90 d"));
 }
 
 }  // namespace
