@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "daemon/log_capture.h"
 #include "daemon/proc.h"
@@ -178,12 +180,20 @@ TEST(BoostProcessLauncher, ChildGetsGroupCleanSignalsClosedFdsAndLimits) {
   EXPECT_EQ(StatusField(pid, "SigBlk"), "0000000000000000");
   EXPECT_EQ(StatusField(pid, "SigIgn"), "0000000000000000");
 
+  // `sleep` itself briefly opens files while it starts (setlocale reads the locale archive),
+  // so the listing is retried until it settles; an inherited fd would never go away.
   std::vector<std::string> fds;
-  for (const auto& e :
-       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
-    fds.push_back(e.path().filename().string());
-  }
-  std::sort(fds.begin(), fds.end());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  do {
+    fds.clear();
+    for (const auto& e :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+      fds.push_back(e.path().filename().string());
+    }
+    std::sort(fds.begin(), fds.end());
+    if (fds.size() == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(fds, (std::vector<std::string>{"0", "1", "2"}));
   EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/fd/0"), "/dev/null");
   EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/fd/1"), "/dev/null");
