@@ -34,8 +34,8 @@ struct TuningConfig {
   Method method = Method::kTpe;
   int trials = 30;  // grid: at most this many of the grid's points (all when the grid is smaller)
   int folds = 5;
-  std::int64_t gap = 0;                      // rows left out between train and test
-  std::optional<std::int64_t> test_size;     // default n / (folds + 1)
+  std::int64_t gap = 0;                   // rows left out between train and test
+  std::optional<std::int64_t> test_size;  // default n / (folds + 1)
   std::optional<std::int64_t> max_train_size;
   bool by_time = false;  // `by: time`: never one timestamp on both sides of a fold boundary
   std::string metric;    // default: the model's metric
