@@ -12,6 +12,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/models_common.h"
 #include "daemon/time_format.h"
 #include "jobs/registry.h"
 
@@ -19,24 +20,6 @@ namespace mlcron {
 namespace {
 
 using nlohmann::json;
-
-// Opens the registry of an existing state database. *absent tells a missing database (no
-// models trained yet) from a failure (message printed).
-std::unique_ptr<Registry> OpenRegistryIfPresent(const Config& config, bool* absent) {
-  std::error_code ec;
-  *absent = !std::filesystem::exists(config.state_dir + "/mlcron.db", ec);
-  if (*absent || !RunAsStateOwner(config)) return nullptr;
-  auto registry = Registry::Open(config);
-  if (!registry.ok()) {
-    std::cerr << "mlcron: " << registry.message() << "\n";
-    return nullptr;
-  }
-  return std::move(registry).value();
-}
-
-std::string When(std::int64_t unix_seconds, const Config& config) {
-  return FormatInstant(Instant(std::chrono::seconds(unix_seconds)), config.tz);
-}
 
 // A window bound as people read it; SqlValue::ToString's format, kept here so the CLI does
 // not depend on its definition.
@@ -54,21 +37,6 @@ std::string ValueText(const SqlValue& v) {
   return "";
 }
 
-// JSON keeps the stored type: 1700000000 stays a number, "2017-05-28" a string.
-json ValueJson(const SqlValue& v) {
-  switch (v.type) {
-    case SqlValue::Type::kNull:
-      return nullptr;
-    case SqlValue::Type::kInteger:
-      return v.i;
-    case SqlValue::Type::kReal:
-      return v.r;
-    case SqlValue::Type::kText:
-      return v.s;
-  }
-  return nullptr;
-}
-
 // Stored JSON text embedded as JSON: null when empty, kept as a string if it does not parse.
 json EmbedJson(const std::string& text) {
   if (text.empty()) return nullptr;
@@ -81,23 +49,6 @@ std::string Dash(const std::string& s) { return s.empty() ? "-" : s; }
 std::string Opt(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "-"; }
 
 json OptJson(const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); }
-
-// Prints rows as left-aligned columns two spaces apart; the first row is the heading.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
-}
 
 // The ids the production pointers name, for the (model, segment) pairs in `versions`.
 Result<std::set<std::int64_t>> ProductionIds(Registry& registry,

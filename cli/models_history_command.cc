@@ -13,6 +13,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/models_common.h"
 #include "daemon/snapshot.h"
 #include "daemon/time_format.h"
 #include "jobs/history_svg.h"
@@ -35,24 +36,6 @@ struct HistoryArgs {
   bool json = false;
 };
 
-std::string When(std::int64_t unix_seconds, const Config& config) {
-  return FormatInstant(Instant(std::chrono::seconds(unix_seconds)), config.tz);
-}
-
-json ValueJson(const SqlValue& v) {
-  switch (v.type) {
-    case SqlValue::Type::kNull:
-      return nullptr;
-    case SqlValue::Type::kInteger:
-      return v.i;
-    case SqlValue::Type::kReal:
-      return v.r;
-    case SqlValue::Type::kText:
-      return v.s;
-  }
-  return nullptr;
-}
-
 // "a .. b" for a window; "-" when neither bound is known.
 std::string Window(const SqlValue& from, const SqlValue& to) {
   if (from.is_null() && to.is_null()) return "-";
@@ -68,24 +51,6 @@ std::string Joined(const std::vector<std::string>& segments) {
   std::string out;
   for (const auto& s : segments) out += (out.empty() ? "" : ", ") + (s.empty() ? "\"\"" : s);
   return out;
-}
-
-// Left-aligned columns two spaces apart, the first row the heading; no trailing blanks.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    line.erase(line.find_last_not_of(' ') + 1);
-    std::cout << line << "\n";
-  }
 }
 
 void PrintHistory(const HistoryData& h, const Config& config) {
@@ -137,20 +102,6 @@ json HistoryJson(const HistoryData& h, const Config& config) {
   return out;
 }
 
-// Opens the registry of an existing state database; *absent when there is none (nothing
-// trained yet), null with the message printed on failure.
-std::unique_ptr<Registry> OpenRegistryIfPresent(const Config& config, bool* absent) {
-  std::error_code ec;
-  *absent = !std::filesystem::exists(config.state_dir + "/mlcron.db", ec);
-  if (*absent || !RunAsStateOwner(config)) return nullptr;
-  auto registry = Registry::Open(config);
-  if (!registry.ok()) {
-    std::cerr << kCommand << ": " << registry.message() << "\n";
-    return nullptr;
-  }
-  return std::move(registry).value();
-}
-
 int WritePlot(const HistoryArgs& args, const HistoryData& h, const Config& config) {
   HistorySvgOptions options;
   options.tz = config.tz;
@@ -176,7 +127,7 @@ int History(const HistoryArgs& args) {
     return kExitUsage;
   }
   bool absent = false;
-  auto registry = OpenRegistryIfPresent(*config, &absent);
+  auto registry = OpenRegistryIfPresent(*config, &absent, kCommand);
   if (!registry && !absent) return kExitFailed;
   std::vector<std::string> segments;
   if (registry) {

@@ -12,6 +12,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/models_common.h"
 #include "daemon/time_format.h"
 #include "jobs/live_scores.h"
 #include "jobs/registry.h"
@@ -49,24 +50,6 @@ std::optional<double> Change(const LiveSummary& s, const std::string& metric) {
 }
 
 std::string Number(const std::optional<double>& v) { return v ? fmt::format("{:.4f}", *v) : "-"; }
-
-// Left-aligned columns two spaces apart, the first row the heading; no trailing blanks.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    line.erase(line.find_last_not_of(' ') + 1);
-    std::cout << line << "\n";
-  }
-}
 
 void PrintSummaries(const ModelConfig& model, const std::vector<LiveSummary>& sums,
                     const Config& config) {

@@ -13,6 +13,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/models_common.h"
 #include "daemon/time_format.h"
 #include "jobs/registry.h"
 #include "jobs/retrain_plan.h"
@@ -38,10 +39,6 @@ std::int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string When(std::int64_t unix_seconds, const Config& config) {
-  return FormatInstant(Instant(std::chrono::seconds(unix_seconds)), config.tz);
 }
 
 std::string Opt(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "-"; }

@@ -11,6 +11,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/models_common.h"
 #include "jobs/registry.h"
 #include "jobs/retention.h"
 
@@ -50,23 +51,6 @@ json ToJson(const RetentionOutcome& o) {
           {"file", o.entry.file},
           {"file_fate", FileFateName(o.fate)},
           {"error", o.error.empty() ? json(nullptr) : json(o.error)}};
-}
-
-// Left-aligned columns two spaces apart; the first row is the heading.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
 }
 
 std::string Plural(int n, const std::string& word) {

@@ -1,0 +1,60 @@
+#include "cli/models_common.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/cli_common.h"
+#include "daemon/time_format.h"
+
+namespace mlcron {
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    std::cout << line << "\n";
+  }
+}
+
+std::string When(std::int64_t unix_seconds, const Config& config) {
+  return FormatInstant(Instant(std::chrono::seconds(unix_seconds)), config.tz);
+}
+
+nlohmann::json ValueJson(const SqlValue& v) {
+  switch (v.type) {
+    case SqlValue::Type::kNull:
+      return nullptr;
+    case SqlValue::Type::kInteger:
+      return v.i;
+    case SqlValue::Type::kReal:
+      return v.r;
+    case SqlValue::Type::kText:
+      return v.s;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<Registry> OpenRegistryIfPresent(const Config& config, bool* absent,
+                                                std::string_view command) {
+  std::error_code ec;
+  *absent = !std::filesystem::exists(config.state_dir + "/mlcron.db", ec);
+  if (*absent || !RunAsStateOwner(config)) return nullptr;
+  auto registry = Registry::Open(config);
+  if (!registry.ok()) {
+    std::cerr << command << ": " << registry.message() << "\n";
+    return nullptr;
+  }
+  return std::move(registry).value();
+}
+
+}  // namespace mlcron
