@@ -18,6 +18,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "daemon/time_format.h"
+#include "jobs/promotion_gate.h"
 #include "jobs/replay_report.h"
 #include "jobs/replay_run.h"
 #include "jobs/replay_source.h"
@@ -101,8 +102,7 @@ void PrintLive(const PolicyRun& run) {
       std::cout << "  " << live.model.name << ": no live scores\n";
       continue;
     }
-    double gain = (a->baseline - a->live) / std::fabs(a->baseline);
-    if (!LowerIsBetter(live.model.metric)) gain = -gain;
+    const double gain = RelativeImprovement(live.model.metric, a->live, a->baseline);
     std::cout << fmt::format(
         "  {}: live {} {:.4f} vs baseline {:.4f} ({:+.1f}%){} over {} "
         "signals\n",

@@ -10,6 +10,7 @@
 #include "daemon/snapshot.h"
 #include "daemon/time_format.h"
 #include "jobs/metrics.h"
+#include "jobs/promotion_gate.h"
 #include "jobs/replay_chart.h"
 
 namespace mlcron {
@@ -146,8 +147,8 @@ Result<std::string> LiveSummaryCsv(const std::vector<PolicyRun>& runs) {
       Result<LiveAggregate> a = AggregateLive(live.model, live, 0, live.scores.size());
       if (!a.ok()) return a.status();
       // Relative, positive when the model beats the baseline in the metric's direction.
-      double gain = a->baseline != 0 ? (a->baseline - a->live) / std::fabs(a->baseline) : 0;
-      if (!LowerIsBetter(live.model.metric)) gain = -gain;
+      const double gain =
+          a->baseline != 0 ? RelativeImprovement(live.model.metric, a->live, a->baseline) : 0;
       out += fmt::format("{},{},{},{},{},{},{},{}\n", ReplayPolicyName(run.policy),
                          Csv(live.model.name), live.model.metric, a->rows, Num(a->live),
                          Num(a->baseline), Num(gain), a->accuracy ? Num(*a->accuracy) : "");
