@@ -3,6 +3,7 @@
 #include <date/date.h>
 #include <date/tz.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -19,12 +20,6 @@ namespace {
 // Where a source is written in the config, for every message about it.
 std::string SourceName(const ReplaySource& s) {
   return fmt::format("replay source \"{}\" (config line {})", s.table, s.pos.line);
-}
-
-std::string Join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 // A file path as an SQLite URI, so the data database can be attached read-only; immutable
@@ -120,7 +115,7 @@ Status CheckColumns(const ReplaySource& s, const std::vector<std::string>& colum
   for (const std::string& w : wanted) {
     if (std::find(columns.begin(), columns.end(), w) == columns.end()) {
       return Status::Error(SourceName(s) + ": table \"" + s.table + "\" has no column \"" + w +
-                           "\" (it has " + Join(columns) + ")");
+                           "\" (it has " + fmt::format("{}", fmt::join(columns, ", ")) + ")");
     }
   }
   return Status::Ok();
