@@ -27,5 +27,7 @@ void AddModelsHistoryCommands(CLI::App& models, int* exit_code);
 void AddModelsMovesCommands(CLI::App& models, int* exit_code);
 // `models live`, added to the `models` group by AddModelsCommands.
 void AddModelsLiveCommand(CLI::App& models, int* exit_code);
+// `models tune`, added to the `models` group by AddModelsCommands.
+void AddModelsTuneCommand(CLI::App& models, int* exit_code);
 
 }  // namespace mlcron

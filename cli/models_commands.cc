@@ -307,6 +307,7 @@ void AddModelsCommands(CLI::App& app, int* exit_code) {
   AddModelsHistoryCommands(*models, exit_code);
   AddModelsMovesCommands(*models, exit_code);
   AddModelsLiveCommand(*models, exit_code);
+  AddModelsTuneCommand(*models, exit_code);
 }
 
 }  // namespace mlcron

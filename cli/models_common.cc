@@ -1,6 +1,10 @@
 #include "cli/models_common.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -55,6 +59,16 @@ std::unique_ptr<Registry> OpenRegistryIfPresent(const Config& config, bool* abse
     return nullptr;
   }
   return std::move(registry).value();
+}
+
+std::string CurrentActor() {
+  const uid_t uid = ::geteuid();
+  if (uid == 0) {
+    const char* sudo_user = std::getenv("SUDO_USER");
+    if (sudo_user != nullptr && *sudo_user != '\0') return sudo_user;
+  }
+  const passwd* pw = ::getpwuid(uid);
+  return pw != nullptr ? std::string(pw->pw_name) : "uid " + std::to_string(uid);
 }
 
 }  // namespace mlcron

@@ -24,6 +24,10 @@ std::string When(std::int64_t unix_seconds, const Config& config);
 // A stored value with its type: null, an integer, a real or a string.
 nlohmann::json ValueJson(const SqlValue& v);
 
+// Who asked: the invoking user, or the user behind sudo when running as root. Read before
+// RunAsStateOwner switches to the state directory's owner.
+std::string CurrentActor();
+
 // Opens state_dir/mlcron.db as its owner. *absent tells a missing registry (nothing trained
 // yet, not an error) from one that failed to open (message printed as "COMMAND: …").
 std::unique_ptr<Registry> OpenRegistryIfPresent(const Config& config, bool* absent,

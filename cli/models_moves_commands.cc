@@ -23,18 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-// Who asked: the invoking user, or the user behind sudo when running as root. Read before
-// RunAsStateOwner switches to the state directory's owner.
-std::string CurrentActor() {
-  const uid_t uid = ::geteuid();
-  if (uid == 0) {
-    const char* sudo_user = std::getenv("SUDO_USER");
-    if (sudo_user != nullptr && *sudo_user != '\0') return sudo_user;
-  }
-  const passwd* pw = ::getpwuid(uid);
-  return pw != nullptr ? std::string(pw->pw_name) : "uid " + std::to_string(uid);
-}
-
 std::int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())

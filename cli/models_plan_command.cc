@@ -37,7 +37,9 @@ json ToJson(const ModelConfig& model, const SegmentPlan& p) {
           {"labelled_rows", p.input.labelled_rows},
           {"new_rows", p.input.new_rows},
           {"holdout_pool", p.input.holdout_pool},
-          {"production", p.production ? json(p.production->id) : json(nullptr)}};
+          {"production", p.production ? json(p.production->id) : json(nullptr)},
+          {"tuned_params", p.tuned.params},
+          {"tuned_study", p.tuned.study ? json(*p.tuned.study) : json(nullptr)}};
 }
 
 int Plan(const PlanArgs& args) {
@@ -74,8 +76,8 @@ int Plan(const PlanArgs& args) {
   bool failed = false;
   for (const ModelConfig& model : config->models) {
     if (!args.model.empty() && model.name != args.model) continue;
-    const Fingerprint fp = ComputeFingerprint(model, XgbVersion());
-    Result<std::vector<SegmentPlan>> plans = PlanModel(**data, **registry, model, fp, request);
+    Result<std::vector<SegmentPlan>> plans =
+        PlanModel(**data, **registry, model, XgbVersion(), request);
     if (!plans.ok()) {
       std::cerr << "mlcron models plan: " << plans.message() << "\n";
       failed = true;

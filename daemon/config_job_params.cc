@@ -19,6 +19,7 @@ bool IsSqlIdentifier(std::string_view name) {
 namespace {
 
 const std::vector<std::string> kColumnTypes = {"integer", "real", "text"};
+const std::vector<std::string> kApplyModes = {"better", "always", "never"};
 
 // A required key of this kind; records "missing required key" on the job when absent.
 const Field* Required(MapReader& map, std::string_view key, const std::string& kind,
@@ -148,6 +149,9 @@ void ReadBuiltinParams(MapReader& map, bool kind_known, const std::string& base_
     ReadSignals(map, p, errors);
   } else if (kind == "tune") {
     ReadModelRef(map, kind, job, errors);
+    if (const Field* f = map.Find("apply")) {
+      if (auto choice = ReadChoice(*f, kApplyModes, errors)) p->apply = kApplyModes[*choice];
+    }
   }
 }
 
@@ -164,6 +168,14 @@ void CheckModelReferences(const std::vector<JobConfig>& jobs,
       errors->Add(job.builtin.model_pos, "job " + Quote(job.name) + ": model: no model named " +
                                              Quote(model) +
                                              " in models:" + DidYouMean(model, names));
+    } else if (job.kind == "tune") {
+      for (const ModelConfig& m : models) {
+        if (m.name == model && !m.tuning) {
+          errors->Add(job.builtin.model_pos, "job " + Quote(job.name) + ": model: model " +
+                                                 Quote(model) +
+                                                 " has no tuning: section to search");
+        }
+      }
     }
   }
 }

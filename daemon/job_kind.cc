@@ -22,7 +22,7 @@ const std::vector<std::string>& KindSpecificKeys(std::string_view kind) {
       {"features", {"sql"}},
       {"retrain", {"model", "full"}},
       {"signals", {"model", "input", "output"}},
-      {"tune", {"model"}},
+      {"tune", {"model", "apply"}},
   };
   static const std::vector<std::string> kNone;
   auto it = kKeys.find(kind);

@@ -23,6 +23,9 @@ struct BuiltinJobParams {
   std::string model;
   SourcePos model_pos;  // where `model:` was written, for reference errors
   bool full = false;    // retrain: every run is a full retrain
+  // tune: when a study's best params become the segment's tuned params. better: when they
+  // beat the current params on the same folds; always; never (the study is only recorded).
+  std::string apply = "better";
   // signals
   std::string input;   // a table name or a SELECT
   std::string output;  // the table signals are appended to

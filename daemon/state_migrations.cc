@@ -195,11 +195,20 @@ CREATE TABLE model_tuned_params (
 );
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations = {{
+// v5: a study's baseline (the segment's current params scored on the same folds, so a best
+// trial is applied only when it beats what trains today) and its verdict ("applied: …" or
+// "not applied: …", the reason shown by `models tune --history`).
+constexpr const char* kV5 = R"sql(
+ALTER TABLE tuning_studies ADD COLUMN baseline_value REAL;
+ALTER TABLE tuning_studies ADD COLUMN verdict TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations = {{
     {1, kV1},
     {2, kV2},
     {3, kV3},
     {4, kV4},
+    {5, kV5},
 }};
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "jobs/job_context.h"
 #include "jobs/retrain_job.h"
 #include "jobs/signals_job.h"
+#include "jobs/tune_job.h"
 
 namespace mlcron {
 
@@ -24,9 +25,7 @@ int RunBuiltinJob(const BuiltinJobArgs& args, std::ostream& err) {
   if (args.kind == "features") return RunFeaturesJob(*ctx);
   if (args.kind == "retrain") return RunRetrainJob(*ctx);
   if (args.kind == "signals") return RunSignalsJob(*ctx);
-  err << "mlcron job: the built-in kind \"" << args.kind
-      << "\" is not available in this build of mlcron yet (job " << args.job << ")\n";
-  return 1;
+  return RunTuneJob(*ctx);
 }
 
 }  // namespace mlcron

@@ -1,6 +1,5 @@
 // The entry point of the built-in job kinds (import, features, retrain, signals, tune),
 // which mlcrond runs as `mlcron job <kind> --config SNAPSHOT --origin PATH --job NAME`.
-// `tune` arrives with its own issue; until then RunBuiltinJob says so and fails.
 #pragma once
 
 #include <ostream>

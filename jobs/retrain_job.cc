@@ -198,15 +198,16 @@ Result<RetrainResult> RetrainModel(const Config& config, const ModelConfig& mode
   for (const RepairProblem& p : repair->problems) {
     *request.out << "model " << model.name << ": problem: " << p.message << "\n";
   }
-  const Fingerprint fp = ComputeFingerprint(model, XgbVersion());
   PlanRequest pr{request.now, request.forced, request.segment};
   pr.policy = request.policy;
-  Result<std::vector<SegmentPlan>> plans = PlanModel(data, registry, model, fp, pr);
+  Result<std::vector<SegmentPlan>> plans = PlanModel(data, registry, model, XgbVersion(), pr);
   if (!plans.ok()) return plans.status();
 
   RetrainResult result;
-  SegmentTrainer trainer(config, model, data, registry, request, fp);
   for (SegmentPlan& plan : *plans) {
+    // Each segment trains with its own tuned params, so it gets its own model and fingerprint.
+    const ModelConfig segment_model = SegmentModel(model, plan);
+    SegmentTrainer trainer(config, segment_model, data, registry, request, plan.fingerprint);
     SegmentResult r;
     r.segment = plan.segment;
     const std::string label = SegmentLabel(model.name, plan.segment);

@@ -20,8 +20,8 @@ std::chrono::seconds Since(std::chrono::system_clock::time_point now, std::int64
 }
 
 Status FillInput(SqliteDb& data, Registry& registry, const DatasetSpec& spec,
-                 const ModelConfig& model, const Fingerprint& current, const PlanRequest& request,
-                 SegmentPlan* plan) {
+                 const ModelConfig& model, const PlanRequest& request, SegmentPlan* plan) {
+  const Fingerprint& current = plan->fingerprint;
   PolicyInput& in = plan->input;
   RowFilter labelled;
   if (!model.segment_by.empty()) labelled.segment = plan->segment_value;
@@ -56,8 +56,14 @@ Status FillInput(SqliteDb& data, Registry& registry, const DatasetSpec& spec,
   if (const std::optional<ModelVersion>& prod = plan->production) {
     in.has_production = true;
     if (prod->fingerprint != current.hash) {
-      in.fingerprint_changes = DescribeFingerprintChange(prod->fingerprint_text, current.canonical);
-      if (in.fingerprint_changes.empty()) in.fingerprint_changes.push_back("hash differs");
+      ChangeSplit changes = SplitTunedChanges(
+          DescribeFingerprintChange(prod->fingerprint_text, current.canonical), plan->tuned.params);
+      in.fingerprint_changes = std::move(changes.other);
+      in.tuned_changes = std::move(changes.tuned);
+      in.tuned_study = plan->tuned.study;
+      if (in.fingerprint_changes.empty() && in.tuned_changes.empty()) {
+        in.fingerprint_changes.push_back("hash differs");
+      }
     }
     // full_every counts from the last full *attempt*: a fresh full the gate rejected found
     // production still better, so the next from-scratch fit is due full_every after it, not
@@ -88,8 +94,12 @@ Status FillInput(SqliteDb& data, Registry& registry, const DatasetSpec& spec,
 
 }  // namespace
 
+ModelConfig SegmentModel(const ModelConfig& model, const SegmentPlan& plan) {
+  return plan.tuned.empty() ? model : WithParams(model, plan.tuned.params);
+}
+
 Result<std::vector<SegmentPlan>> PlanModel(SqliteDb& data, Registry& registry,
-                                           const ModelConfig& model, const Fingerprint& current,
+                                           const ModelConfig& model, std::string_view xgb_version,
                                            const PlanRequest& request) {
   const DatasetSpec spec = DatasetSpec::FromModel(model);
   Result<std::vector<SqlValue>> values = ListSegments(data, spec);
@@ -134,7 +144,11 @@ Result<std::vector<SegmentPlan>> PlanModel(SqliteDb& data, Registry& registry,
     Result<std::optional<ModelVersion>> last = registry.LastAttempt(model.name, p.segment);
     if (!last.ok()) return last.status();
     p.last_attempt = std::move(*last);
-    if (Status s = FillInput(data, registry, spec, model, current, request, &p); !s.ok()) {
+    Result<TunedOverlay> tuned = LoadTunedOverlay(registry.db(), model, p.segment);
+    if (!tuned.ok()) return tuned.status();
+    p.tuned = std::move(*tuned);
+    p.fingerprint = ComputeFingerprint(SegmentModel(model, p), xgb_version);
+    if (Status s = FillInput(data, registry, spec, model, request, &p); !s.ok()) {
       return s.WithContext(SegmentLabel(model.name, p.segment) + ": ");
     }
   }

@@ -14,6 +14,7 @@
 #include "jobs/registry.h"
 #include "jobs/retrain_policy.h"
 #include "jobs/sql_value.h"
+#include "jobs/tuned_params.h"
 
 namespace mlcron {
 
@@ -32,15 +33,23 @@ struct SegmentPlan {
   std::string segment;     // as text: the registry's key ("" without segment_by)
   std::optional<ModelVersion> production;
   std::optional<ModelVersion> last_attempt;
+  // The segment's tuned params laid over the config's, and the fingerprint of the result:
+  // what a retrain of this segment trains with and registers.
+  TunedOverlay tuned;
+  Fingerprint fingerprint;
   PolicyInput input;
   Decision decision;
 };
 
-// Segments are those with labelled rows plus those that have a production version. Errors
-// name the model and the source.
+// Segments are those with labelled rows plus those that have a production version. Each
+// segment's fingerprint is the model's with its tuned params (`xgb_version` is part of it).
+// Errors name the model and the source.
 Result<std::vector<SegmentPlan>> PlanModel(SqliteDb& data, Registry& registry,
-                                           const ModelConfig& model, const Fingerprint& current,
+                                           const ModelConfig& model, std::string_view xgb_version,
                                            const PlanRequest& request);
+
+// The model a segment trains as: the config's with the segment's tuned params laid over.
+ModelConfig SegmentModel(const ModelConfig& model, const SegmentPlan& plan);
 
 // "result [E0]" or "result" for an unsegmented model.
 std::string SegmentLabel(const std::string& model, const std::string& segment);

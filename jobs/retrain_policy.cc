@@ -64,6 +64,12 @@ std::vector<std::string> FullTriggers(const ModelConfig& model, const PolicyInpu
   if (!in.fingerprint_changes.empty()) {
     out.push_back("fingerprint changed: " + Join(in.fingerprint_changes, ", "));
   }
+  if (!in.tuned_changes.empty()) {
+    out.push_back(fmt::format(
+        "tuned params applied ({}): {}",
+        in.tuned_study ? fmt::format("study {}", *in.tuned_study) : std::string("set by hand"),
+        Join(in.tuned_changes, ", ")));
+  }
   if (in.since_last_full && *in.since_last_full >= model.full_every) {
     out.push_back(fmt::format("last full {} ago ≥ full_every {}",
                               FormatAgeAgainst(*in.since_last_full, model.full_every),

@@ -23,6 +23,10 @@ struct PolicyInput {
   // Differences of the fingerprint from production's ("params.max_depth 4 → 6"); empty
   // when unchanged or there is no production.
   std::vector<std::string> fingerprint_changes;
+  // The changes that come from the segment's tuned params (issue 6), kept apart so the
+  // decision says "tuned params applied" rather than "fingerprint changed".
+  std::vector<std::string> tuned_changes;
+  std::optional<std::int64_t> tuned_study;              // where they came from (none: set by hand)
   std::optional<std::chrono::seconds> since_last_full;  // since the last promoted full
   int chain = 0;  // incremental versions in a row in production's lineage
   std::optional<std::chrono::seconds> model_age;  // of production

@@ -8,21 +8,6 @@
 
 namespace mlcron {
 
-ModelConfig WithParams(const ModelConfig& model, const ParamTexts& overrides) {
-  ModelConfig out = model;
-  for (const auto& [name, value] : overrides) {
-    bool replaced = false;
-    for (auto& [k, v] : out.params) {
-      if (k == name) {
-        v = value;
-        replaced = true;
-      }
-    }
-    if (!replaced) out.params.emplace_back(name, value);
-  }
-  return out;
-}
-
 Result<std::vector<double>> CrossValidate(const ModelConfig& model, const Dataset& rows,
                                           const std::vector<Fold>& folds, const std::string& metric,
                                           const std::function<bool(int, double)>& after_fold,

@@ -12,13 +12,10 @@
 #include "daemon/status.h"
 #include "jobs/dataset.h"
 #include "jobs/time_series_split.h"
+#include "jobs/tuned_params.h"
 #include "jobs/tuning_store.h"
 
 namespace mlcron {
-
-// The model with `overrides` set on its params (replacing a param of the same name, else
-// appended), as a trial or the tuned params train it.
-ModelConfig WithParams(const ModelConfig& model, const ParamTexts& overrides);
 
 struct CvTimings {
   double train_seconds = 0;  // inside XGBoost: matrix, boosting, prediction

@@ -9,7 +9,8 @@ using nlohmann::json;
 
 constexpr const char* kStudyColumns =
     "id, model, segment, method, seed, metric, trials, config_json, rows, started_at, "
-    "finished_at, status, best_trial, best_value, applied_at, run_id, actor";
+    "finished_at, status, best_trial, best_value, applied_at, run_id, actor, baseline_value, "
+    "verdict";
 
 std::string ParamsJson(const ParamTexts& params) { return json(params).dump(); }
 
@@ -48,6 +49,8 @@ StudyRecord ReadStudy(const SqliteStatement& st) {
   s.applied_at = st.OptInt64(14);
   s.run_id = st.Text(15);
   s.actor = st.Text(16);
+  s.baseline_value = OptDouble(st, 17);
+  s.verdict = st.Text(18);
   return s;
 }
 
@@ -118,6 +121,18 @@ Status TuningStore::FinishStudy(std::int64_t study, const std::string& status,
     if (db_->Changes() != 1) return Status::Error("no tuning study " + std::to_string(study));
     return Status::Ok();
   });
+}
+
+Status TuningStore::SetBaseline(std::int64_t study, double value) {
+  SqliteStatement st = db_->Prepare("UPDATE tuning_studies SET baseline_value = ? WHERE id = ?");
+  st.Bind(1, value).Bind(2, study);
+  return st.Run();
+}
+
+Status TuningStore::SetVerdict(std::int64_t study, const std::string& verdict) {
+  SqliteStatement st = db_->Prepare("UPDATE tuning_studies SET verdict = ? WHERE id = ?");
+  st.Bind(1, verdict).Bind(2, study);
+  return st.Run();
 }
 
 Result<std::optional<StudyRecord>> TuningStore::Study(std::int64_t id) {

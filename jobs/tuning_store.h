@@ -39,10 +39,13 @@ struct StudyRecord {
   std::int64_t rows = 0;    // rows the folds were cut from
   std::int64_t started_at = 0;
   std::optional<std::int64_t> finished_at;
-  std::string status = "running";  // running | finished | failed
+  std::string status = "running";  // running | finished | interrupted (left for a new one)
   std::optional<int> best_trial;
   std::optional<double> best_value;
   std::optional<std::int64_t> applied_at;
+  // The segment's params as they trained before the study, scored on the same folds.
+  std::optional<double> baseline_value;
+  std::string verdict;  // "applied: …" | "not applied: …"; empty while running
   std::string run_id;
   std::string actor;
 };
@@ -64,6 +67,9 @@ class TuningStore {
   Status AddTrial(std::int64_t study, const TrialRecord& trial);
   Status FinishStudy(std::int64_t study, const std::string& status, std::optional<int> best_trial,
                      std::optional<double> best_value, std::int64_t at);
+
+  Status SetBaseline(std::int64_t study, double value);
+  Status SetVerdict(std::int64_t study, const std::string& verdict);
 
   Result<std::optional<StudyRecord>> Study(std::int64_t id);
   // The newest study of the segment still `running` (interrupted), if any.

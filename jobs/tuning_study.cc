@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jobs/dataset.h"
+#include "jobs/fault_point.h"
 #include "jobs/search.h"
 #include "jobs/time_series_split.h"
 #include "jobs/tuning_cv.h"
@@ -115,18 +116,17 @@ std::string StudyConfigJson(const TuningConfig& t, const std::string& metric) {
   return j.dump();
 }
 
-Result<StudyOutcome> RunStudy(const ModelConfig& model, SqliteDb& data, TuningStore& store,
-                              const StudyRequest& request) {
-  const std::string label =
-      model.name + (request.segment.empty() ? "" : " [" + request.segment + "]");
-  if (!model.tuning) return Status::Error("model " + model.name + " has no tuning: section");
-  TuningConfig tuning = *model.tuning;
-  if (request.method) tuning.method = *request.method;
-  if (request.trials) tuning.trials = *request.trials;
-  if (request.seed) tuning.seed = *request.seed;
-  const std::string metric = tuning.metric.empty() ? model.metric : tuning.metric;
-  const bool lower = LowerIsBetter(metric);
+namespace {
 
+// The rows a study is cut from and its folds.
+struct StudyRows {
+  Dataset rows;
+  std::vector<Fold> folds;
+};
+
+Result<StudyRows> LoadStudyRows(const ModelConfig& model, SqliteDb& data,
+                                const TuningConfig& tuning, const StudyRequest& request,
+                                const std::string& label) {
   RowFilter filter;
   filter.segment = request.segment_value;
   Result<Dataset> rows = LoadDataset(data, DatasetSpec::FromModel(model), filter);
@@ -139,47 +139,69 @@ Result<StudyOutcome> RunStudy(const ModelConfig& model, SqliteDb& data, TuningSt
     return Status::Error(label + ": " + std::to_string(rows->rows) +
                          " labelled rows: " + folds.message());
   }
-  Result<std::unique_ptr<Sampler>> sampler = MakeSampler(tuning.method, tuning.space, tuning.seed);
-  if (!sampler.ok()) return sampler.status().WithContext(label + ": ");
+  return StudyRows{std::move(*rows), std::move(*folds)};
+}
 
-  StudyOutcome out;
+// A new study row, or the segment's unfinished one when resuming (its search and rows must
+// be the same, or its trials would mislead the sampler).
+Status OpenStudy(const ModelConfig& model, const TuningConfig& tuning, const std::string& metric,
+                 std::int64_t rows, TuningStore& store, const StudyRequest& request,
+                 const std::string& label, StudyOutcome* out) {
   const std::string config_json = StudyConfigJson(tuning, metric);
-  if (request.resume) {
-    Result<std::optional<StudyRecord>> open = store.Unfinished(model.name, request.segment);
-    if (!open.ok()) return open.status();
-    if (!*open) return Status::Error(label + ": no unfinished study to resume");
-    if ((*open)->config_json != config_json) {
-      return Status::Error(label + ": study " + std::to_string((*open)->id) +
-                           " searched differently (" + (*open)->config_json +
-                           "); start a new study instead of --resume");
-    }
-    if ((*open)->rows != static_cast<std::int64_t>(rows->rows)) {
-      return Status::Error(label + ": study " + std::to_string((*open)->id) + " was cut from " +
-                           std::to_string((*open)->rows) + " rows, now there are " +
-                           std::to_string(rows->rows) + "; start a new study");
-    }
-    out.study = **open;
-    out.resumed = true;
-    Result<std::vector<TrialRecord>> done = store.Trials(out.study.id);
-    if (!done.ok()) return done.status();
-    out.trials = std::move(*done);
-  } else {
-    out.study.model = model.name;
-    out.study.segment = request.segment;
-    out.study.method = MethodName(tuning.method);
-    out.study.seed = tuning.seed;
-    out.study.metric = metric;
-    out.study.trials = tuning.trials;
-    out.study.config_json = config_json;
-    out.study.rows = static_cast<std::int64_t>(rows->rows);
-    out.study.started_at = request.now;
-    out.study.run_id = request.run_id;
-    out.study.actor = request.actor;
-    Result<std::int64_t> id = store.CreateStudy(out.study);
-    if (!id.ok()) return id.status();
-    out.study.id = *id;
+  Result<std::optional<StudyRecord>> open = store.Unfinished(model.name, request.segment);
+  if (!open.ok()) return open.status();
+  using Resume = StudyRequest::Resume;
+  if (request.resume == Resume::kYes && !*open) {
+    return Status::Error(label + ": no unfinished study to resume");
   }
+  if (*open) {
+    std::string differs;
+    if ((*open)->config_json != config_json) {
+      differs = label + ": study " + std::to_string((*open)->id) + " searched differently (" +
+                (*open)->config_json + "); start a new study instead of --resume";
+    } else if ((*open)->rows != rows) {
+      differs = label + ": study " + std::to_string((*open)->id) + " was cut from " +
+                std::to_string((*open)->rows) + " rows, now there are " + std::to_string(rows) +
+                "; start a new study";
+    }
+    if (request.resume == Resume::kYes && !differs.empty()) return Status::Error(differs);
+    if (request.resume != Resume::kNo && differs.empty()) {
+      out->study = **open;
+      out->resumed = true;
+      Result<std::vector<TrialRecord>> done = store.Trials(out->study.id);
+      if (!done.ok()) return done.status();
+      out->trials = std::move(*done);
+      return Status::Ok();
+    }
+    // Left behind for good: it keeps its trials, but no longer shows as resumable.
+    if (Status s = store.FinishStudy((*open)->id, "interrupted", (*open)->best_trial,
+                                     (*open)->best_value, request.now);
+        !s.ok()) {
+      return s;
+    }
+  }
+  out->study.model = model.name;
+  out->study.segment = request.segment;
+  out->study.method = MethodName(tuning.method);
+  out->study.seed = tuning.seed;
+  out->study.metric = metric;
+  out->study.trials = tuning.trials;
+  out->study.config_json = config_json;
+  out->study.rows = rows;
+  out->study.started_at = request.now;
+  out->study.run_id = request.run_id;
+  out->study.actor = request.actor;
+  Result<std::int64_t> id = store.CreateStudy(out->study);
+  if (!id.ok()) return id.status();
+  out->study.id = *id;
+  return Status::Ok();
+}
 
+// Samples and scores the trials not yet run, storing each as it ends.
+Status RunTrials(const ModelConfig& model, const TuningConfig& tuning, const std::string& metric,
+                 const StudyRows& data, Sampler& sampler, TuningStore& store,
+                 const StudyRequest& request, StudyOutcome* out) {
+  const bool lower = LowerIsBetter(metric);
   MedianPruner pruner;
   std::vector<FinishedTrial> finished;
   // Running means per fold of the complete trials, oriented so that lower is better.
@@ -198,19 +220,19 @@ Result<StudyOutcome> RunStudy(const ModelConfig& model, SqliteDb& data, TuningSt
       history.push_back(std::move(means));
     }
   };
-  for (const TrialRecord& t : out.trials) note(t);
+  for (const TrialRecord& t : out->trials) note(t);
 
-  for (int number = static_cast<int>(out.trials.size()); number < tuning.trials; ++number) {
+  for (int number = static_cast<int>(out->trials.size()); number < tuning.trials; ++number) {
     const auto start = std::chrono::steady_clock::now();
     TrialRecord trial;
     trial.number = number;
-    trial.params = ToXgbParams(tuning.space, (*sampler)->Next(number, finished));
+    trial.params = ToXgbParams(tuning.space, sampler.Next(number, finished));
     // The pruner judges the running mean after each fold, so a pruned trial stops early.
     bool pruned = false;
     double sum = 0;
     CvTimings timings;
     Result<std::vector<double>> scores = CrossValidate(
-        WithParams(model, trial.params), *rows, *folds, metric,
+        WithParams(model, trial.params), data.rows, data.folds, metric,
         [&](int k, double score) {
           sum += score;
           if (tuning.prune != TuningConfig::Prune::kMedian) return true;
@@ -219,7 +241,7 @@ Result<StudyOutcome> RunStudy(const ModelConfig& model, SqliteDb& data, TuningSt
           return !pruned;
         },
         &timings);
-    out.train_seconds += timings.train_seconds;
+    out->train_seconds += timings.train_seconds;
     if (!scores.ok()) {
       trial.state = "failed";
       trial.error = scores.message();
@@ -230,10 +252,57 @@ Result<StudyOutcome> RunStudy(const ModelConfig& model, SqliteDb& data, TuningSt
     }
     trial.duration_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (Status s = store.AddTrial(out.study.id, trial); !s.ok()) return s;
+    if (Status s = store.AddTrial(out->study.id, trial); !s.ok()) return s;
+    // An interruption right after a stored trial, for the resume tests.
+    FaultPoint(("tune_after_trial_" + std::to_string(number)).c_str());
     note(trial);
-    out.trials.push_back(trial);
-    if (request.on_trial) request.on_trial(out.study, trial);
+    out->trials.push_back(trial);
+    if (request.on_trial) request.on_trial(out->study, trial);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<StudyOutcome> RunStudy(const ModelConfig& model, SqliteDb& data, TuningStore& store,
+                              const StudyRequest& request) {
+  const std::string label =
+      model.name + (request.segment.empty() ? "" : " [" + request.segment + "]");
+  if (!model.tuning) return Status::Error("model " + model.name + " has no tuning: section");
+  TuningConfig tuning = *model.tuning;
+  if (request.method) tuning.method = *request.method;
+  if (request.trials) tuning.trials = *request.trials;
+  if (request.seed) tuning.seed = *request.seed;
+  const std::string metric = tuning.metric.empty() ? model.metric : tuning.metric;
+  const bool lower = LowerIsBetter(metric);
+
+  Result<StudyRows> rows = LoadStudyRows(model, data, tuning, request, label);
+  if (!rows.ok()) return rows.status();
+  Result<std::unique_ptr<Sampler>> sampler = MakeSampler(tuning.method, tuning.space, tuning.seed);
+  if (!sampler.ok()) return sampler.status().WithContext(label + ": ");
+
+  StudyOutcome out;
+  if (Status s = OpenStudy(model, tuning, metric, static_cast<std::int64_t>(rows->rows.rows), store,
+                           request, label, &out);
+      !s.ok()) {
+    return s;
+  }
+  // The baseline first, and stored at once: a resumed study keeps the one it measured.
+  if (request.baseline && !out.study.baseline_value) {
+    CvTimings timings;
+    Result<std::vector<double>> scores =
+        CrossValidate(model, rows->rows, rows->folds, metric, nullptr, &timings);
+    out.train_seconds += timings.train_seconds;
+    if (!scores.ok()) {
+      out.baseline_error = scores.message();
+    } else {
+      out.study.baseline_value = Mean(*scores);
+      if (Status s = store.SetBaseline(out.study.id, *out.study.baseline_value); !s.ok()) return s;
+    }
+  }
+  if (Status s = RunTrials(model, tuning, metric, *rows, **sampler, store, request, &out);
+      !s.ok()) {
+    return s;
   }
 
   for (const TrialRecord& t : out.trials) {

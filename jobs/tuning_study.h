@@ -1,7 +1,9 @@
 // One tuning study (issue 6, DESIGN.md §6 `tune`): a search over a model's `tuning.space` for
 // one segment, each trial scored by time-series cross-validation on the segment's labelled
-// rows. Every trial is stored as it ends (complete, pruned or failed with XGBoost's message),
-// so an interrupted study keeps its trials and a resume continues after the last one.
+// rows. `model` is the segment's model as it trains today (tuned params included): trials lay
+// their params over it, and it is scored itself as the study's baseline. Every trial is stored as
+// it ends (complete, pruned or failed with XGBoost's message), so an interrupted study keeps its
+// trials and a resume continues after the last one.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +26,15 @@ struct StudyRequest {
   std::optional<TuningConfig::Method> method;  // overrides of the config (`models tune`)
   std::optional<int> trials;
   std::optional<std::uint64_t> seed;
-  bool resume = false;   // continue the segment's unfinished study (its search must match)
+  // An unfinished (interrupted) study of the segment: kNo starts a new study and marks the old
+  // one interrupted; kYes continues it and is an error when there is none or its search or
+  // rows differ; kIfSame continues it when its search and rows are the same (the scheduled
+  // job, after a restart), else starts anew.
+  enum class Resume { kNo, kYes, kIfSame };
+  Resume resume = Resume::kNo;
+  // Score the model as given (the segment's current params) on the same folds first, so the
+  // best trial can be compared with what trains today.
+  bool baseline = true;
   std::int64_t now = 0;  // unix seconds: started_at / finished_at
   std::string run_id;
   std::string actor;
@@ -36,7 +46,8 @@ struct StudyOutcome {
   std::vector<TrialRecord> trials;  // all of them, resumed ones included
   std::optional<TrialRecord> best;  // the best complete trial; none when every trial failed
   bool resumed = false;
-  double train_seconds = 0;  // inside XGBoost (this run's trials only)
+  std::string baseline_error;  // why the baseline could not be scored (study.baseline_value unset)
+  double train_seconds = 0;    // inside XGBoost (this run's trials only)
 };
 
 // The search as a canonical JSON text: what a resume must match.

@@ -313,3 +313,65 @@ TEST(ConfigTuning, SectionMustBeAMap) {
 
 }  // namespace
 }  // namespace mlcron
+
+namespace mlcron {
+namespace {
+
+// The `tune` job kind: its model must have a `tuning:` section, and `apply:` is one of three.
+constexpr const char* kTuneJobs = R"(tiers:
+  - tier: 1
+    name: t
+    every: 1h
+    jobs:
+      - {name: tune, kind: tune, model: result, apply: always}
+      - {name: tune_plain, kind: tune, model: plain}
+      - {name: tune_bad, kind: tune, model: result, apply: sometimes}
+models:
+  result:
+    table: m
+    key: id
+    time: day
+    label: y
+    features: [a]
+    objective: binary:logistic
+    tuning: {space: {max_depth: {int: [2, 6]}}}
+  plain:
+    table: m
+    key: id
+    time: day
+    label: y
+    features: [a]
+    objective: binary:logistic
+)";
+
+TEST(ConfigTuneJob, ModelNeedsTuningAndApplyIsAChoice) {
+  EXPECT_THAT(Errors(kTuneJobs),
+              ElementsAre("7:47: job \"tune_plain\": model: model \"plain\" has no tuning: "
+                          "section to search",
+                          "8:60: tiers[0].jobs[2].apply: \"sometimes\" is not one of better, "
+                          "always, never"));
+}
+
+TEST(ConfigTuneJob, ApplyDefaultsToBetter) {
+  LoadResult r = LoadText(R"(tiers:
+  - tier: 1
+    name: t
+    every: 1h
+    jobs:
+      - {name: tune, kind: tune, model: result}
+models:
+  result:
+    table: m
+    key: id
+    time: day
+    label: y
+    features: [a]
+    objective: binary:logistic
+    tuning: {space: {max_depth: {int: [2, 6]}}}
+)");
+  ASSERT_TRUE(r.ok()) << r.ErrorText();
+  EXPECT_EQ(r.config->jobs.at(0).builtin.apply, "better");
+}
+
+}  // namespace
+}  // namespace mlcron

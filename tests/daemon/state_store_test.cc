@@ -64,7 +64,7 @@ class StateStoreTest : public ::testing::Test {
 
 TEST_F(StateStoreTest, FreshDatabaseIsAtLatestSchema) {
   ASSERT_NE(store_, nullptr);
-  EXPECT_EQ(store_->SchemaVersion(), 4);
+  EXPECT_EQ(store_->SchemaVersion(), 5);
 }
 
 TEST_F(StateStoreTest, EveryFieldRoundTrips) {

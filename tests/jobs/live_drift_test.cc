@@ -102,7 +102,7 @@ TEST_F(LiveDriftTest, PlanTurnsLiveDriftIntoAFullRetrain) {
   PlanRequest request;
   request.now = At(2);
   auto plan = [&]() {
-    auto plans = PlanModel(*data_, *registry_, model, fp, request);
+    auto plans = PlanModel(*data_, *registry_, model, XgbVersion(), request);
     EXPECT_TRUE(plans.ok()) << plans.message();
     return plans.ok() && plans->size() == 1 ? plans->front().decision.Summary() : "error";
   };

@@ -161,7 +161,7 @@ TEST_F(RetrainJob, RuntimeParamsDoNotForceFullButFeatureOrderDoes) {
   yaml.replace(yaml.find("nthread: 1"), 10, "nthread: 4");
   Load(yaml);
   auto plans = PlanModel(*data_, *registry_, *config_->FindModel("m"),
-                         ComputeFingerprint(*config_->FindModel("m"), XgbVersion()), request);
+                         XgbVersion(), request);
   ASSERT_TRUE(plans.ok()) << plans.message();
   EXPECT_EQ((*plans)[0].decision.kind, DecisionKind::kSkip);
   EXPECT_TRUE((*plans)[0].input.fingerprint_changes.empty());
@@ -277,7 +277,7 @@ TEST_F(RetrainJob, FullEveryCountsFromTheLastFullAttempt) {
     PlanRequest request{std::chrono::system_clock::time_point(
         std::chrono::seconds(first.created_at + days * kDay))};
     auto plans = PlanModel(*data_, *registry_, *config_->FindModel("m"),
-                           ComputeFingerprint(*config_->FindModel("m"), XgbVersion()), request);
+                           XgbVersion(), request);
     EXPECT_TRUE(plans.ok()) << plans.message();
     return plans.ok() ? (*plans)[0].decision : Decision{};
   };

@@ -61,7 +61,7 @@ class TuningStudyTest : public testing::RetrainFixture {
     StudyRequest r;
     r.segment = "A";
     r.segment_value = SqlValue::Text("A");
-    r.resume = resume;
+    r.resume = resume ? StudyRequest::Resume::kYes : StudyRequest::Resume::kNo;
     r.now = 1700000000;
     r.actor = "test";
     return RunStudy(model_, *data_, *store_, r);
