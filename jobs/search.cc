@@ -102,8 +102,10 @@ std::map<std::string, std::string> ToXgbParams(const std::vector<SpaceParam>& sp
         out[p.name] = std::to_string(std::llround(v));
         break;
       case SpaceParam::Kind::kFloat: {
+        // 6 significant digits: XGBoost keeps float params as 32-bit floats (about 7 digits),
+        // so more would only be noise in logs, fingerprints and decisions.
         char buf[32];
-        std::snprintf(buf, sizeof buf, "%.17g", v);
+        std::snprintf(buf, sizeof buf, "%.6g", v);
         out[p.name] = buf;
         break;
       }

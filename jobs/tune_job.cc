@@ -1,7 +1,9 @@
 #include "jobs/tune_job.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "daemon/suggest.h"
 #include "jobs/dataset.h"
 #include "jobs/promotion_gate.h"
 #include "jobs/retrain_plan.h"
@@ -22,6 +24,13 @@ std::string ParamsText(const ParamTexts& params) {
   std::string out;
   for (const auto& [name, value] : params) out += (out.empty() ? "" : ", ") + name + "=" + value;
   return out;
+}
+
+// A close name, else the list when it is short enough to read.
+std::string SegmentHint(const std::string& asked, const std::vector<std::string>& names) {
+  std::string hint = DidYouMean(asked, names);
+  if (!hint.empty() || names.empty() || names.size() > 20) return hint;
+  return fmt::format(" (segments: {})", fmt::join(names, ", "));
 }
 
 }  // namespace
@@ -64,8 +73,12 @@ Result<std::vector<TuneSegmentResult>> TuneModel(const ModelConfig& model, Sqlit
     segments.push_back(v);
   }
   if (request.segment && segments.empty()) {
+    std::vector<std::string> names;
+    for (const SqlValue& v : *values) {
+      if (!v.is_null()) names.push_back(v.ToString());
+    }
     return Status::Error("model " + model.name + ": no segment \"" + *request.segment +
-                         "\" with labelled rows");
+                         "\" with labelled rows" + SegmentHint(*request.segment, names));
   }
 
   TuningStore store(registry.db());

@@ -27,9 +27,9 @@ TEST(ToXgbParamsTest, FormatsIntFloatAndChoice) {
                               {"booster", 1.0},
                               {"not_in_space", 3.0}};
   const std::map<std::string, std::string> want = {{"booster", "dart"},
-                                                   {"eta", "0.031622776601683791"},
+                                                   {"eta", "0.0316228"},
                                                    {"max_depth", "6"},
-                                                   {"subsample", "0.70000000000000007"}};
+                                                   {"subsample", "0.7"}};
   EXPECT_EQ(ToXgbParams(space, values), want);
   // A parameter without a value is left out rather than invented.
   EXPECT_EQ(ToXgbParams(space, {{"max_depth", 3.0}}),

@@ -138,7 +138,7 @@ TEST_F(TuneJobTest, EachSegmentGetsAStudyAndOnlyTheAskedOneWithSegment) {
   ASSERT_EQ(one->size(), 1u);
   EXPECT_EQ((*one)[0].segment, "B");
   auto none = Tune(ApplyMode::kNever, "Z");
-  EXPECT_EQ(none.message(), "model m: no segment \"Z\" with labelled rows");
+  EXPECT_EQ(none.message(), "model m: no segment \"Z\" with labelled rows (segments: A, B)");
 }
 
 TEST_F(TuneJobTest, AppliedParamsMakeTheNextRetrainFullWithThem) {
