@@ -47,13 +47,19 @@ base_tarball() {
   if [ ! -s "$tar" ]; then
     mkdir -p "$cache_dir"
     echo "package test: building $tar (Debian 12 minbase + the package's dependencies)" >&2
-    mmdebstrap --quiet --variant=minbase --include=ca-certificates \
+    # The output's name must end in .tar: mmdebstrap picks the format from it.
+    if ! mmdebstrap --quiet --variant=minbase \
       --customize-hook="chroot \"\$1\" apt-get satisfy -y --no-install-recommends '$depends'" \
-      bookworm "$tar.tmp" \
+      bookworm "$cache_dir/partial-$key.tar" \
       "deb $mirror/debian bookworm main" \
       "deb $mirror/debian bookworm-updates main" \
-      "deb $mirror/debian-security bookworm-security main" >&2
-    mv "$tar.tmp" "$tar"
+      "deb $mirror/debian-security bookworm-security main" >"$cache_dir/partial-$key.log" 2>&1
+    then
+      cat "$cache_dir/partial-$key.log" >&2
+      return 1
+    fi
+    mv "$cache_dir/partial-$key.tar" "$tar"
+    rm -f "$cache_dir/partial-$key.log"
   fi
   echo "$tar"
 }
@@ -62,13 +68,17 @@ base_tarball() {
 make_root() {
   root="$work/root"
   mkdir -p "$root"
-  tar -C "$root" -xf "$(base_tarball "$1")"
+  local base
+  base=$(base_tarball "$1")
+  tar -C "$root" -xf "$base"
   mount -t proc proc "$root/proc"
 }
 
 cleanup_root() {
   local pid
-  for pid in ${daemon_pids:-}; do kill "$pid" 2>/dev/null || true; done
+  for pid in ${daemon_pids:-}; do
+    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  done
   if [ -n "${root:-}" ] && mountpoint -q "$root/proc"; then umount "$root/proc"; fi
   if [ -n "${work:-}" ] && [ -d "$work" ]; then rm -rf --one-file-system "$work"; fi
 }
