@@ -68,12 +68,30 @@ install(FILES ${CMAKE_SOURCE_DIR}/systemd/mlcron.sysusers.conf DESTINATION lib/s
 install(FILES ${CMAKE_SOURCE_DIR}/systemd/mlcron.tmpfiles.conf DESTINATION lib/tmpfiles.d
         RENAME mlcron.conf)
 # The conffile (listed in packaging/conffiles). Absolute: /etc is not under the /usr prefix.
-install(FILES ${MLCRON_PKG}/mlcron.yaml DESTINATION /etc/mlcron)
+# cpack always installs into a staging DESTDIR; a plain `cmake --install` as root must not
+# overwrite the operator's config, so it installs the example only where there is none.
+install(CODE "
+  if(\"\$ENV{DESTDIR}\" STREQUAL \"\" AND EXISTS /etc/mlcron/mlcron.yaml)
+    message(STATUS \"Keeping the existing /etc/mlcron/mlcron.yaml\")
+  else()
+    file(INSTALL DESTINATION /etc/mlcron TYPE FILE FILES \"${MLCRON_PKG}/mlcron.yaml\")
+  endif()")
+# Modes are set here, not copied from the checkout, so that a clone made under another umask
+# packs the same tree. The examples' scripts are executable; the state a local run left is
+# not shipped.
+set(CMAKE_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS
+    OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+set(MLCRON_EXECUTABLE OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+    WORLD_READ WORLD_EXECUTE)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/examples/
         DESTINATION ${CMAKE_INSTALL_DATADIR}/mlcron/examples
-        USE_SOURCE_PERMISSIONS
-        PATTERN state EXCLUDE)
+        FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+        DIRECTORY_PERMISSIONS ${MLCRON_EXECUTABLE}
+        PATTERN state EXCLUDE
+        REGEX "/bin/[^/]+$" PERMISSIONS ${MLCRON_EXECUTABLE}
+        PATTERN regenerate-data PERMISSIONS ${MLCRON_EXECUTABLE})
 set(MLCRON_DOC_DIR ${CMAKE_INSTALL_DATADIR}/doc/mlcron)
+# Every page of docs/ ships (they link to each other); a new page needs no edit here.
 file(GLOB MLCRON_DOCS ${CMAKE_SOURCE_DIR}/docs/*.md)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${MLCRON_DOCS} DESTINATION ${MLCRON_DOC_DIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/images DESTINATION ${MLCRON_DOC_DIR})
