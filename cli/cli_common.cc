@@ -1,15 +1,10 @@
 #include "cli/cli_common.h"
 
-#include <grp.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 
 #include "daemon/config_loader.h"
+#include "daemon/state_owner.h"
 
 namespace mlcron {
 
@@ -23,14 +18,8 @@ std::shared_ptr<const Config> LoadConfigOrPrint(const std::string& path) {
 }
 
 bool RunAsStateOwner(const Config& config) {
-  if (::geteuid() != 0) return true;
-  struct stat st {};
-  if (::stat(config.state_dir.c_str(), &st) != 0 || st.st_uid == 0) return true;
-  // Drop the group first: after setuid we could no longer change it.
-  if (::setgroups(0, nullptr) != 0 || ::setgid(st.st_gid) != 0 || ::setuid(st.st_uid) != 0) {
-    std::cerr << "mlcron: " << config.state_dir << " belongs to uid " << st.st_uid
-              << " and switching to it failed (" << std::strerror(errno)
-              << "); refusing to write root-owned files there\n";
+  if (Status s = SwitchToStateOwner(config.state_dir); !s.ok()) {
+    std::cerr << "mlcron: " << s.message() << "\n";
     return false;
   }
   return true;

@@ -4,11 +4,12 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "daemon/logging.h"
+#include "daemon/version.h"
 
 int main(int argc, char** argv) {
   mlcron::SetupLogging({});
   CLI::App app{"mlcron: validate, preview, run and inspect an mlcron pipeline"};
-  app.set_version_flag("--version", MLCRON_VERSION);
+  app.set_version_flag("--version", mlcron::Version());
   app.require_subcommand(1);
   int exit_code = mlcron::kExitOk;
   mlcron::AddConfigCommands(app, &exit_code);

@@ -21,8 +21,10 @@
 #include "daemon/scheduler_loop.h"
 #include "daemon/sd_notify.h"
 #include "daemon/snapshot.h"
+#include "daemon/state_owner.h"
 #include "daemon/state_store.h"
 #include "daemon/time_format.h"
+#include "daemon/version.h"
 
 namespace mlcron {
 namespace {
@@ -86,7 +88,7 @@ class Daemon {
     loop_.Start();
     notifier_.Ready("scheduling " + std::to_string(config_->jobs.size()) + " jobs in " +
                     std::to_string(config_->tiers.size()) + " tiers");
-    spdlog::info("mlcrond {} ready: {} ({} jobs, {} tiers, time zone {}), state {}", MLCRON_VERSION,
+    spdlog::info("mlcrond {} ready: {} ({} jobs, {} tiers, time zone {}), state {}", Version(),
                  config_->path, config_->jobs.size(), config_->tiers.size(), config_->timezone_name,
                  config_->state_dir);
     LogNext();
@@ -198,6 +200,12 @@ int RunDaemon(const DaemonOptions& options) {
     return 2;
   }
   auto config = loaded.config;
+  // Before anything is created: started by root on a packaged system, the daemon becomes
+  // the mlcron user that owns state_dir, as the unit's User= would.
+  if (Status s = SwitchToStateOwner(config->state_dir); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
+  }
   std::error_code ec;
   for (const auto& dir : {config->state_dir, config->log_dir}) {
     std::filesystem::create_directories(dir, ec);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "daemon/daemon.h"
+#include "daemon/version.h"
 
 int main(int argc, char** argv) {
   mlcron::DaemonOptions options;
@@ -14,7 +15,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_option("--log-file", options.log.file, "also log to this size-rotated file");
-  app.set_version_flag("--version", MLCRON_VERSION);
+  app.set_version_flag("--version", mlcron::Version());
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
