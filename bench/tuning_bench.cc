@@ -6,7 +6,8 @@
 //   (c) median pruning vs none on the football study: wall time, trainings saved, the score.
 //
 //   tuning_bench [--cases abc] [--quick] [--seeds N] [--prune-seeds N] [--trials N]
-//                [--segment LEAGUE] [--rows N] [--rounds R] [--threads T] [--keep]
+//                [--segment LEAGUE] [--example DIR] [--rows N] [--rounds R]
+//                [--synthetic-trials N] [--threads T] [--keep]
 #include <fmt/core.h>
 #include <sys/resource.h>
 
@@ -14,7 +15,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
