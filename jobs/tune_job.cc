@@ -62,7 +62,18 @@ ApplyVerdict DecideApply(const StudyOutcome& outcome, ApplyMode mode) {
 Result<std::vector<TuneSegmentResult>> TuneModel(const ModelConfig& model, SqliteDb& data,
                                                  Registry& registry, const TuneRequest& request) {
   if (!model.tuning) return Status::Error("model " + model.name + " has no tuning: section");
-  Result<std::vector<SqlValue>> values = ListSegments(data, DatasetSpec::FromModel(model));
+  const DatasetSpec spec = DatasetSpec::FromModel(model);
+  // The index the retrain job makes: without it a study before the first retrain loads each
+  // segment's rows with a sort.
+  bool created = false;
+  if (Status s = EnsureSegmentTimeIndex(data, spec, &created); !s.ok()) {
+    return s.WithContext("model " + model.name + ": ");
+  }
+  if (created) {
+    *request.out << "model " << model.name << ": created index " << model.table
+                 << "_mlcron_seg_time so that each segment's rows load without a sort\n";
+  }
+  Result<std::vector<SqlValue>> values = ListSegments(data, spec);
   if (!values.ok()) return values.status().WithContext("model " + model.name + ": ");
   std::vector<SqlValue> segments;
   for (const SqlValue& v : *values) {
