@@ -164,6 +164,9 @@
     }
     if (sched !== null) g.append(svg('line', { class: 'mark-scheduled', x1: x(sched), x2: x(sched), y1: y - 8, y2: y + 8 }));
     if (start !== null) g.append(svg('circle', { class: cls, cx: x(start), cy: y, r: 5 }));
+    if (start !== null && r.lateness_s >= 60) {
+      g.append(svg('text', { class: 'late-label', x: x(start) + 8, y: y + 4 }, `+${seconds(r.lateness_s)}`));
+    }
     else if (sched !== null) g.append(svg('circle', { class: cls, cx: x(sched), cy: y, r: 3 }));
     g.addEventListener('click', () => showLog(r.id));
     root.append(g);
@@ -252,8 +255,13 @@
       axis.append(svg('line', { class: 'grid', x1: l, x2: w - r, y1: y(v), y2: y(v) }));
       axis.append(svg('text', { x: l - 4, y: y(v) + 4, 'text-anchor': 'end' }, v.toPrecision(4)));
     }
-    axis.append(svg('text', { x: x(0), y: h - 6, 'text-anchor': 'middle' }, `v${pts[0].version}`));
-    if (pts.length > 1) axis.append(svg('text', { x: x(pts.length - 1), y: h - 6, 'text-anchor': 'middle' }, `v${pts[pts.length - 1].version}`));
+    // Every version under its point while they fit, else the first and the last.
+    const every = Math.max(1, Math.ceil(pts.length / 8));
+    pts.forEach((p, i) => {
+      if (i % every === 0 || i === pts.length - 1) {
+        axis.append(svg('text', { x: x(i), y: h - 6, 'text-anchor': 'middle' }, `v${p.version}`));
+      }
+    });
     root.append(axis);
     root.append(svg('polyline', { class: 'metric-line', points: pts.map((p, i) => `${x(i)},${y(p.value)}`).join(' ') }));
     pts.forEach((p, i) => {
@@ -307,8 +315,9 @@
     } catch (e) {
       if (e instanceof AuthError) askToken();
       const banner = $('error-banner');
-      banner.textContent = e instanceof TypeError
-        ? `Cannot reach mlcrond (${e.message}).` : `mlcrond answered with an error: ${e.message}`;
+      if (e instanceof AuthError) banner.textContent = 'mlcrond wants its API token: paste it below.';
+      else if (e instanceof TypeError) banner.textContent = `Cannot reach mlcrond (${e.message}).`;
+      else banner.textContent = `mlcrond answered with an error: ${e.message}`;
       if (state.lastGood) banner.textContent += ` Showing data from ${state.lastGood.slice(11, 19)}.`;
       banner.hidden = false;
       $('last-updated').classList.add('stale');

@@ -101,8 +101,13 @@ class ChromeDriver:
 
     def fit_height(self, width):
         """Makes the window as tall as the page, so one screenshot shows all of it."""
+        # The window cannot outgrow headless chromium's screen, so the viewport is resized
+        # through chromedriver's DevTools passthrough instead.
         height = self.execute("return document.documentElement.scrollHeight")
-        self._s("POST", "/window/rect", {"width": width, "height": int(height) + 100})
+        self._s("POST", "/goog/cdp/execute", {
+            "cmd": "Emulation.setDeviceMetricsOverride",
+            "params": {"width": width, "height": int(height), "deviceScaleFactor": 1,
+                       "mobile": False}})
 
     def screenshot(self, path):
         with open(path, "wb") as f:
