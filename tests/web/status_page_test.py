@@ -2,9 +2,9 @@
 """The status page in a real headless Chromium against the real mlcrond.
 
 A small pipeline (import -> features -> retrain of a tiny XGBoost model in two segments ->
-a report command) runs once with `mlcron run --all` on the first 30 days, so each segment
-has a full version; then mlcrond starts with `--run-now` and the API on a free loopback port
-after 10 more days arrived, so the retrain adds an incremental candidate. The test waits for
+a report command) runs three times with `mlcron run --all` on growing data, so each segment
+has a full version and incremental candidates; then mlcrond starts with `--run-now` and the
+API on a free loopback port after 10 more days arrived, so its retrain adds one more. The test waits for
 the runs in the state database, opens http://127.0.0.1:PORT/ through chromedriver, and checks
 what the page shows against the state database: every tier and job in the timeline, the
 daemon's runs as succeeded in the runs table, each segment's production version in the
@@ -17,6 +17,7 @@ Usage: status_page_test.py --mlcrond BUILD/daemon/mlcrond --mlcron BUILD/cli/mlc
 """
 
 import argparse
+import datetime
 import json
 import os
 import shutil
@@ -34,13 +35,11 @@ REPORT_LINE = "web-test report: 3 tiers done"
 
 FEATURES_SQL = """CREATE TABLE IF NOT EXISTS feats (
   id INTEGER PRIMARY KEY, seg TEXT, day TEXT, y REAL, f0 REAL, f1 REAL, fsum REAL);
-INSERT OR REPLACE INTO feats
-  SELECT id, seg, day, y, f0, f1, f0 + f1 FROM raw
-  WHERE _ingested_at > :since AND _ingested_at <= :now;
-"""
+INSERT OR REPLACE INTO feats SELECT id, seg, day, y, f0, f1, f0 + f1 FROM raw;
+"""  # all rows each time: the runs below follow each other within a second
 
 TIERS = {"load": ["import_matches"], "features": ["aggregate"], "retrain": ["retrain_m"],
-         "report": ["report"]}
+         "publish": ["report"]}
 
 
 def config(port):
@@ -85,7 +84,7 @@ tiers:
     jobs:
       - {{name: retrain_m, kind: retrain, model: m}}
   - tier: 5
-    name: report
+    name: publish
     at: "18:00"
     after: [retrain]
     jobs:
@@ -95,15 +94,16 @@ tiers:
 
 
 def write_matches(path, days):
-    """2 segments x `days` days x 5 labelled rows (a learnable rule with 10% noise)."""
+    """2 segments x `days` days from 2024-01-01 x 5 labelled rows: a learnable rule with 10%
+    noise, the segments' rows drawn differently."""
     lines = ["id,seg,day,f0,f1,y"]
     for s, seg in enumerate("AB"):
-        for d in range(1, days + 1):
+        for d in range(days):
+            day = (datetime.date(2024, 1, 1) + datetime.timedelta(days=d)).isoformat()
             for i in range(5):
                 ident = s * 1000 + d * 10 + i
-                f0, f1 = (ident * 37) % 100 / 100, (ident * 61) % 100 / 100
+                f0, f1 = (ident * 37 + s * 11) % 100 / 100, (ident * 61) % 100 / 100
                 y = int((f0 + f1 > 1) != (ident % 10 == 0))
-                day = f"2024-{1 if d <= 31 else 2:02d}-{d if d <= 31 else d - 31:02d}"
                 lines.append(f"{ident},{seg},{day},{f0:.2f},{f1:.2f},{y}")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -165,15 +165,16 @@ def run(args, work):
     with open(os.path.join(work, "features.sql"), "w") as f:
         f.write(FEATURES_SQL)
 
-    # Day 1..30 through the CLI: a full version per segment.
-    write_matches(os.path.join(work, "matches.csv"), 30)
-    r = subprocess.run([args.mlcron, "run", "--all", "-c", cfg], cwd=work, capture_output=True,
-                       text=True, timeout=60)
-    check(r.returncode == 0, f"mlcron run --all exited {r.returncode}:\n{r.stdout}{r.stderr}")
+    # Days come in batches of 10: the first 20 through the CLI make a full version per segment,
+    # each later batch a candidate (incremental: 50 new rows per segment) that the gate promotes
+    # or rejects. The daemon retrains on the last batch.
+    for days in (20, 30, 40):
+        write_matches(os.path.join(work, "matches.csv"), days)
+        r = subprocess.run([args.mlcron, "run", "--all", "-c", cfg], cwd=work,
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, f"mlcron run --all exited {r.returncode}:\n{r.stdout}{r.stderr}")
     before = query(os.path.join(state, "mlcron.db"), "SELECT max(id) FROM runs")[0][0]
-
-    # Days 31..40 arrive; the daemon runs every tier once and serves the page.
-    write_matches(os.path.join(work, "matches.csv"), 40)
+    write_matches(os.path.join(work, "matches.csv"), 50)
     log = open(os.path.join(work, "mlcrond.log"), "wb")
     daemon = subprocess.Popen([args.mlcrond, "-c", cfg, "--run-now"], cwd=work, stdout=log,
                               stderr=subprocess.STDOUT)
@@ -265,6 +266,8 @@ def main():
     p.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     p.add_argument("--keep", help="work in this directory and keep it (for debugging)")
     args = p.parse_args()
+    args.mlcrond, args.mlcron = os.path.abspath(args.mlcrond), os.path.abspath(args.mlcron)
+    args.screenshot = os.path.abspath(args.screenshot)
     for tool in (args.chromium, args.chromedriver):
         if not os.access(tool, os.X_OK):
             print(f"status_page_test: {tool} is missing; scripts/bootstrap installs "
