@@ -102,8 +102,10 @@
       for (const t of [r.scheduled, r.started, r.ended]) if (dateOf(t) === today) times.push(minutesOf(t));
     }
     for (const t of status.tiers) for (const j of t.jobs) if (dateOf(j.next) === today) times.push(minutesOf(j.next));
-    let lo = Math.max(0, Math.floor((Math.min(...times) - 30) / 60) * 60);
-    let hi = Math.min(1440, Math.ceil((Math.max(...times) + 30) / 60) * 60);
+    const known = times.filter((t) => typeof t === 'number' && Number.isFinite(t));
+    if (known.length === 0) known.push(0, 1440);
+    let lo = Math.max(0, Math.floor((Math.min(...known) - 30) / 60) * 60);
+    let hi = Math.min(1440, Math.ceil((Math.max(...known) + 30) / 60) * 60);
     if (hi - lo < 120) { hi = Math.min(1440, lo + 120); lo = Math.max(0, hi - 120); }
 
     const labelW = 170, width = Math.max(720, $('timeline').clientWidth || 960), plotW = width - labelW - 16, rowH = 22, top = 24;
