@@ -124,7 +124,9 @@
       const y = top + i * rowH + rowH / 2;
       if (row.tier) {
         root.append(svg('rect', { class: 'tier-band', x: 0, y: y - rowH / 2, width, height: rowH }));
-        root.append(svg('text', { class: 'tier-label', x: 4, y: y + 4 }, `tier ${row.tier.name}`));
+        const number = row.tier.tier !== undefined && row.tier.tier !== null ? `${row.tier.tier} · ` : '';
+        root.append(svg('text', { class: 'tier-label', x: 4, y: y + 4, 'data-tier': row.tier.name },
+          `tier ${number}${row.tier.name}`));
         return;
       }
       const job = row.job;
@@ -223,7 +225,7 @@
     const rows = production.map((m) => el('tr', { 'data-model': m.model, 'data-segment': m.segment ?? '' },
       el('td', {}, m.model),
       el('td', {}, m.segment ?? '—'),
-      el('td', { class: 'num version' }, `v${m.version}`),
+      el('td', { class: 'version' }, `v${m.version}`),
       el('td', {}, m.kind),
       el('td', {}, el('span', { class: `badge status-${m.status}` }, m.status)),
       el('td', {}, m.metric ?? '—'),
@@ -245,7 +247,7 @@
       box.append(el('div', { class: 'empty' }, 'no version has a stored metric'));
       return box;
     }
-    const w = 340, h = 150, l = 52, r = 12, t = 14, b = 26;
+    const w = 340, h = 150, l = 60, r = 14, t = 16, b = 26;
     let vmin = Math.min(...pts.map((p) => p.value)), vmax = Math.max(...pts.map((p) => p.value));
     const pad = (vmax - vmin) * 0.1 || Math.abs(vmax) * 0.05 || 0.01;
     vmin -= pad; vmax += pad;
@@ -255,7 +257,7 @@
     const axis = svg('g', { class: 'axis' });
     for (const v of [vmin + pad, vmax - pad]) {
       axis.append(svg('line', { class: 'grid', x1: l, x2: w - r, y1: y(v), y2: y(v) }));
-      axis.append(svg('text', { x: l - 4, y: y(v) + 4, 'text-anchor': 'end' }, v.toPrecision(4)));
+      axis.append(svg('text', { x: l - 10, y: y(v) + 4, 'text-anchor': 'end' }, v.toPrecision(4)));
     }
     // Every version under its point while they fit, else the first and the last.
     const every = Math.max(1, Math.ceil(pts.length / 8));
@@ -299,8 +301,10 @@
         return api(`/models/versions?${q}`).then((d) => [modelKey(m), d.versions]);
       }));
       const today = dateOf(status.now);
+      const queued = Array.isArray(status.waiting) ? status.waiting.length : status.waiting;
+      const waiting = typeof queued === 'number' && queued > 0 ? ` · ${queued} waiting` : '';
       $('daemon-info').textContent = `mlcrond ${status.version} · ${status.config} · ` +
-        `${status.running.length} running`;
+        `${status.running.length} running${waiting}`;
       renderTimeline(status, runsDoc.runs);
       renderRuns(runsDoc.runs, today);
       renderModels(prodDoc.models, new Map(versions), today);
