@@ -238,7 +238,7 @@ def run(args, work):
 
         # The page polls: once the daemon is gone the banner says so and the data stays.
         daemon.terminate()
-        daemon.wait(timeout=20)
+        check(daemon.wait(timeout=20) == 0, f"mlcrond exited {daemon.returncode} on SIGTERM")
         banner = browser.wait_for(
             "const b = document.getElementById('error-banner'); return !b.hidden && b.textContent",
             10, "the error banner after mlcrond stopped")
