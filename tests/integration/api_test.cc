@@ -66,7 +66,8 @@ TEST_F(ApiTest, ServesStatusRunsLogsAndThePage) {
   EXPECT_EQ(health.body, R"({"ok":true})");
   EXPECT_EQ(health.headers["content-type"], "application/json");
 
-  ASSERT_TRUE(WaitFor([&] { return !TickRuns().empty() && TickRuns()[0]["status"] == "succeeded"; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return !TickRuns().empty() && TickRuns()[0]["status"] == "succeeded"; }));
   json status = Get("/status").json();
   EXPECT_EQ(status["version"], MLCRON_VERSION);
   EXPECT_EQ(status["config"], config_path().string());
@@ -332,10 +333,12 @@ TEST_F(ApiTest, ModelsRetrainOneSegmentPromoteRollbackAndCompare) {
   EXPECT_EQ(Get("/models/compare/" + std::to_string(a1) + "/999").status, 404);
 
   HttpReply metrics = Get("/metrics");
-  EXPECT_THAT(metrics.body, HasSubstr("mlcron_model_production_version{model=\"m\",segment=\"A\"} " +
-                                      std::to_string(a1) + "\n"));
   EXPECT_THAT(metrics.body,
-              HasSubstr("mlcron_model_primary_metric{model=\"m\",segment=\"B\",metric=\"log_loss\"} "));
+              HasSubstr("mlcron_model_production_version{model=\"m\",segment=\"A\"} " +
+                        std::to_string(a1) + "\n"));
+  EXPECT_THAT(
+      metrics.body,
+      HasSubstr("mlcron_model_primary_metric{model=\"m\",segment=\"B\",metric=\"log_loss\"} "));
   StopDaemon();
 }
 
