@@ -180,7 +180,7 @@ HttpResponse MethodNotAllowed(const char* allowed) {
 
 Parsed Route(const HttpRequest& request, const Target& t) {
   const auto& p = t.path;
-  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool get = request.method == "GET";
   const bool post = request.method == "POST";
   ApiCall call;
   auto need = [&](bool post_route) -> std::optional<HttpResponse> {

@@ -88,9 +88,9 @@ class Service final : public ApiService {
     if (auto* error = std::get_if<HttpResponse>(&parsed)) return respond(std::move(*error));
     const ApiCall& call = std::get<ApiCall>(parsed);
     if (auto denied = CheckToken(request, call, token_, loopback_)) {
-      if (call.mutating)
-        spdlog::warn("api: {} {}: refused: {}", request.method, request.target,
-                     json::parse(denied->body)["error"].get<std::string>());
+      if (call.mutating) {
+        spdlog::warn("api: {} {}: refused: no or wrong token", request.method, request.target);
+      }
       return respond(std::move(*denied));
     }
     const auto config = this->config();
