@@ -216,6 +216,10 @@ class Listener {
     socket.non_blocking(true, ec);
     socket.write_some(asio::buffer(BusyReply()), ec);
     socket.shutdown(Protocol::socket::shutdown_send, ec);
+    // Read what the client already sent: closing with unread input would reset the
+    // connection, and the client could lose the 503 before reading it.
+    char sink[4096];
+    for (int i = 0; i < 16 && !ec; ++i) socket.read_some(asio::buffer(sink), ec);
     socket.close(ec);
   }
 
