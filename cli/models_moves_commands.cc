@@ -120,7 +120,7 @@ int Promote(const PromoteArgs& args) {
 
 struct RollbackArgs {
   std::string config, model, segment;
-  std::string actor;  // hidden --actor, as for promote
+  std::string actor;                      // hidden --actor, as for promote
   CLI::Option* segment_option = nullptr;  // whether --segment was given, even as ""
   bool json = false;
 };

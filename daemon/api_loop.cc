@@ -31,14 +31,14 @@ json DaemonApiSide::StatusJson() {
       for (size_t u : job.upstream) after.push_back(config.jobs[u].name);
       auto it = next.find(job.name);
       const bool has = it != next.end();
-      jobs.push_back({{"name", job.name},
-                      {"kind", job.kind},
-                      {"schedule", tier.schedule.ToString()},
-                      {"after", after},
-                      {"next", has && it->second->at
-                                   ? json(FormatInstant(*it->second->at, config.tz))
-                                   : json(nullptr)},
-                      {"paused", has && it->second->paused}});
+      jobs.push_back(
+          {{"name", job.name},
+           {"kind", job.kind},
+           {"schedule", tier.schedule.ToString()},
+           {"after", after},
+           {"next", has && it->second->at ? json(FormatInstant(*it->second->at, config.tz))
+                                          : json(nullptr)},
+           {"paused", has && it->second->paused}});
     }
     tiers.push_back({{"name", tier.name}, {"tier", tier.tier}, {"jobs", jobs}});
   }
@@ -72,8 +72,8 @@ HttpResponse DaemonApiSide::Retrain(const ApiCall& call) {
   }
   for (const auto& r : scheduler_->GetStatus().running) {
     if (r.job == job->name) {
-      return JsonError(409, "job " + job->name + " is already running (run " +
-                                std::to_string(r.run_id) + ")");
+      return JsonError(
+          409, "job " + job->name + " is already running (run " + std::to_string(r.run_id) + ")");
     }
   }
   std::map<std::string, std::string> env;

@@ -13,7 +13,9 @@ const std::vector<double> kDurationBounds = {0.1, 0.5, 1, 5, 10, 30, 60, 300, 90
 const std::vector<double> kLatenessBounds = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
                                              0.1,   0.25,  0.5,   1,    5,     30};
 
-double Seconds(RunRecord::TimePoint::duration d) { return std::chrono::duration<double>(d).count(); }
+double Seconds(RunRecord::TimePoint::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 void Header(std::string* out, const char* name, const char* type, const char* help) {
   fmt::format_to(std::back_inserter(*out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
@@ -105,8 +107,7 @@ void Histogram::Observe(double value) {
   ++count_;
 }
 
-void Histogram::Render(const std::string& name, const std::string& labels,
-                       std::string* out) const {
+void Histogram::Render(const std::string& name, const std::string& labels, std::string* out) const {
   const std::string sep = labels.empty() ? "" : ",";
   std::uint64_t cumulative = 0;
   for (size_t i = 0; i <= bounds_.size(); ++i) {
@@ -206,9 +207,9 @@ std::string RenderModelMetrics(const std::vector<ModelGauge>& models,
          "The production version's primary metric on its holdout.");
   for (const ModelGauge& m : models) {
     if (!m.value) continue;
-    fmt::format_to(o, "mlcron_model_primary_metric{{model=\"{}\",segment=\"{}\",metric=\"{}\"}} {}\n",
-                   PromLabel(m.model), PromLabel(m.segment), PromLabel(m.metric),
-                   PromValue(*m.value));
+    fmt::format_to(
+        o, "mlcron_model_primary_metric{{model=\"{}\",segment=\"{}\",metric=\"{}\"}} {}\n",
+        PromLabel(m.model), PromLabel(m.segment), PromLabel(m.metric), PromValue(*m.value));
   }
   Header(&out, "mlcron_training_seconds_total", "counter",
          "Seconds spent training registered versions, by kind (full, incremental).");

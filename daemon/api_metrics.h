@@ -51,11 +51,11 @@ class RunMetrics {
     std::string job;
     RunRecord::TimePoint started;
   };
-  std::map<std::int64_t, Started> running_;                     // guarded by mu_
+  std::map<std::int64_t, Started> running_;                            // guarded by mu_
   std::map<std::pair<std::string, std::string>, std::uint64_t> runs_;  // (job, status)
-  std::map<std::string, Histogram> durations_;                  // by job
+  std::map<std::string, Histogram> durations_;                         // by job
   Histogram lateness_;
-  std::map<std::string, std::uint64_t> missed_, caught_up_;     // by job
+  std::map<std::string, std::uint64_t> missed_, caught_up_;  // by job
 };
 
 // Forwards every call to `inner` and tells `metrics` about run rows.

@@ -14,9 +14,9 @@ namespace {
 
 using nlohmann::json;
 
+// Registry times are whole unix seconds: shown without the milliseconds runs have.
 json When(std::int64_t unix_seconds, const Config& config) {
-  return FormatTimePoint(std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds)),
-                         config.tz);
+  return FormatInstant(Instant(std::chrono::seconds(unix_seconds)), config.tz);
 }
 
 json OptInt(const SqliteStatement& st, int col) {

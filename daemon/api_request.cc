@@ -180,7 +180,7 @@ HttpResponse MethodNotAllowed(const char* allowed) {
 
 Parsed Route(const HttpRequest& request, const Target& t) {
   const auto& p = t.path;
-  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool get = request.method == "GET";
   const bool post = request.method == "POST";
   ApiCall call;
   auto need = [&](bool post_route) -> std::optional<HttpResponse> {
@@ -211,7 +211,7 @@ Parsed Route(const HttpRequest& request, const Target& t) {
   if (is({"healthz"}) || is({"status"}) || is({"metrics"})) {
     if (auto e = need(false)) return *e;
     if (auto e = OnlyKeys(t, {})) return *e;
-    call.endpoint = p[0] == "healthz" ? ApiEndpoint::kHealthz
+    call.endpoint = p[0] == "healthz"  ? ApiEndpoint::kHealthz
                     : p[0] == "status" ? ApiEndpoint::kStatus
                                        : ApiEndpoint::kMetrics;
     return call;
@@ -299,16 +299,15 @@ Parsed Route(const HttpRequest& request, const Target& t) {
       if (auto r = IdOr400("version", p[2], &call.id); std::holds_alternative<HttpResponse>(r)) {
         return r;
       }
-      if (auto r = IdOr400("version", p[3], &call.other);
-          std::holds_alternative<HttpResponse>(r)) {
+      if (auto r = IdOr400("version", p[3], &call.other); std::holds_alternative<HttpResponse>(r)) {
         return r;
       }
       call.endpoint = ApiEndpoint::kCompare;
       return call;
     }
   }
-  return JsonError(404, "no such endpoint: " + Quoted(request.target.substr(
-                                                   0, request.target.find('?'))));
+  return JsonError(
+      404, "no such endpoint: " + Quoted(request.target.substr(0, request.target.find('?'))));
 }
 
 }  // namespace
@@ -364,10 +363,11 @@ std::optional<HttpResponse> CheckToken(const HttpRequest& request, const ApiCall
   constexpr std::string_view kBearer = "Bearer ";
   const std::string& auth = request.authorization;
   if (auth.empty()) {
-    HttpResponse r = JsonError(401, call.mutating ? "this request needs the API token "
-                                                    "(Authorization: Bearer <state_dir/api.token>)"
-                                                  : "this API needs a token for every request "
-                                                    "(Authorization: Bearer <state_dir/api.token>)");
+    HttpResponse r =
+        JsonError(401, call.mutating ? "this request needs the API token "
+                                       "(Authorization: Bearer <state_dir/api.token>)"
+                                     : "this API needs a token for every request "
+                                       "(Authorization: Bearer <state_dir/api.token>)");
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
   }

@@ -34,18 +34,18 @@ enum class ApiEndpoint {
 
 struct ApiCall {
   ApiEndpoint endpoint = ApiEndpoint::kHealthz;
-  bool mutating = false;            // POST: needs the token, audited as actor "api"
-  std::int64_t id = 0;              // run id, version id, compare's A
-  std::int64_t other = 0;           // compare's B
-  std::string name;                 // static asset name; rollback's model
-  std::optional<std::string> job;   // /runs?job=
+  bool mutating = false;             // POST: needs the token, audited as actor "api"
+  std::int64_t id = 0;               // run id, version id, compare's A
+  std::int64_t other = 0;            // compare's B
+  std::string name;                  // static asset name; rollback's model
+  std::optional<std::string> job;    // /runs?job=
   std::optional<std::string> model;  // /models/versions?model=, retrain's model
   std::optional<std::string> segment;
   int limit = 50;
   std::int64_t tail_bytes = kDefaultLogTail;
-  bool full = false;     // retrain
-  bool force = false;    // promote
-  std::string reason;    // promote
+  bool full = false;   // retrain
+  bool force = false;  // promote
+  std::string reason;  // promote
 
   static constexpr int kMaxLimit = 1000;
   static constexpr std::int64_t kDefaultLogTail = 1 << 20;

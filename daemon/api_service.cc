@@ -42,8 +42,7 @@ std::string CliMessage(const std::string& err) {
 class Service final : public ApiService {
  public:
   Service(asio::io_context& loop_io, ApiLoopSide* loop, std::shared_ptr<const Config> config,
-          std::shared_ptr<RunMetrics> metrics, std::string token,
-          std::unique_ptr<ApiReader> reader)
+          std::shared_ptr<RunMetrics> metrics, std::string token, std::unique_ptr<ApiReader> reader)
       : loop_io_(loop_io),
         loop_(loop),
         config_(std::move(config)),
@@ -89,8 +88,9 @@ class Service final : public ApiService {
     if (auto* error = std::get_if<HttpResponse>(&parsed)) return respond(std::move(*error));
     const ApiCall& call = std::get<ApiCall>(parsed);
     if (auto denied = CheckToken(request, call, token_, loopback_)) {
-      if (call.mutating) spdlog::warn("api: {} {}: refused: {}", request.method,
-                                      request.target, json::parse(denied->body)["error"].get<std::string>());
+      if (call.mutating) {
+        spdlog::warn("api: {} {}: refused: no or wrong token", request.method, request.target);
+      }
       return respond(std::move(*denied));
     }
     const auto config = this->config();
@@ -130,9 +130,8 @@ class Service final : public ApiService {
       case ApiEndpoint::kTrainingHistory:
         return respond(Reply(reader_->TrainingHistory(call.limit, *config)));
       case ApiEndpoint::kRetrain:
-        asio::post(loop_io_, [this, call, respond = std::move(respond)] {
-          respond(loop_->Retrain(call));
-        });
+        asio::post(loop_io_,
+                   [this, call, respond = std::move(respond)] { respond(loop_->Retrain(call)); });
         return;
       case ApiEndpoint::kPromote:
       case ApiEndpoint::kRollback:
@@ -163,9 +162,10 @@ class Service final : public ApiService {
     if (!gauges.ok()) return Internal(gauges.status());
     if (!seconds.ok()) return Internal(seconds.status());
     text += RenderModelMetrics(*gauges, *seconds);
-    text += "# HELP mlcron_build_info The running mlcrond's version.\n"
-            "# TYPE mlcron_build_info gauge\n"
-            "mlcron_build_info{version=\"" MLCRON_VERSION "\"} 1\n";
+    text +=
+        "# HELP mlcron_build_info The running mlcrond's version.\n"
+        "# TYPE mlcron_build_info gauge\n"
+        "mlcron_build_info{version=\"" MLCRON_VERSION "\"} 1\n";
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = std::move(text);
@@ -215,7 +215,7 @@ class Service final : public ApiService {
     if (move) args.push_back("--actor=api");
     asio::post(loop_io_, [this, args, move, respond = std::move(respond)] {
       loop_->RunCli(args, [args, move, respond](const ProcessExecutor::ToolResult& result) {
-        HttpResponse r = CliResponse(result, move);
+        HttpResponse r = CliResponse(result);
         if (move) {
           spdlog::info("api: mlcron {} (actor api): {} {}", fmt::join(args, " "), r.status,
                        r.status == 200 ? "done" : r.body);
@@ -241,15 +241,15 @@ class Service final : public ApiService {
 
 }  // namespace
 
-HttpResponse CliResponse(const ProcessExecutor::ToolResult& result, bool is_move) {
+HttpResponse CliResponse(const ProcessExecutor::ToolResult& result) {
   if (result.exit.exit_code == 0) {
     json body = json::parse(result.out, nullptr, false);
     if (body.is_discarded()) return JsonError(500, "mlcron printed no JSON: " + result.out);
     return Json(body);
   }
   if (!result.exit.exit_code) {
-    return JsonError(500, "mlcron was killed by signal " +
-                              std::to_string(result.exit.signal.value_or(0)));
+    return JsonError(
+        500, "mlcron was killed by signal " + std::to_string(result.exit.signal.value_or(0)));
   }
   const std::string message = CliMessage(result.err);
   if (message.starts_with("no version") || message.find("has no versions") != std::string::npos ||
@@ -258,11 +258,12 @@ HttpResponse CliResponse(const ProcessExecutor::ToolResult& result, bool is_move
     return JsonError(404, message);
   }
   if (*result.exit.exit_code == 2) return JsonError(400, message);
-  return JsonError(is_move ? 409 : 500, message);
+  // Exit 1 on a well-formed request: the registry refused it in its current state (already
+  // production, nothing to roll back, versions of different segments to compare, ...).
+  return JsonError(409, message);
 }
 
-Result<std::unique_ptr<ApiService>> ApiService::Start(asio::io_context& loop_io,
-                                                      ApiLoopSide* loop,
+Result<std::unique_ptr<ApiService>> ApiService::Start(asio::io_context& loop_io, ApiLoopSide* loop,
                                                       std::shared_ptr<const Config> config,
                                                       std::shared_ptr<RunMetrics> metrics) {
   auto token = LoadOrCreateApiToken(config->state_dir);

@@ -50,7 +50,7 @@ class ApiService {
 
 // Maps a finished `mlcron models promote|rollback|compare ... --json` to the response:
 // its JSON on exit 0; otherwise its message, as 404 (no such version, model or segment),
-// 400 (bad usage) or, for moves refused by the registry, 409.
-HttpResponse CliResponse(const ProcessExecutor::ToolResult& result, bool is_move);
+// 400 (bad usage) or 409 (refused by the registry in its current state).
+HttpResponse CliResponse(const ProcessExecutor::ToolResult& result);
 
 }  // namespace mlcron

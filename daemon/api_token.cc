@@ -36,8 +36,9 @@ Result<std::string> ReadToken(const std::string& path) {
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
   if (token.size() != 2 * kTokenBytes ||
       token.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    return Status::Error(path + ": line 1: not a token of 64 hex digits; delete the file for a "
-                                "new token");
+    return Status::Error(path +
+                         ": line 1: not a token of 64 hex digits; delete the file for a "
+                         "new token");
   }
   return token;
 }

@@ -11,10 +11,10 @@
 #include <cstring>
 #include <filesystem>
 
+#include "daemon/config_api.h"
 #include "daemon/config_graph.h"
 #include "daemon/config_job_params.h"
 #include "daemon/config_models.h"
-#include "daemon/config_api.h"
 #include "daemon/config_replay.h"
 #include "daemon/config_tiers.h"
 #include "daemon/sha256.h"

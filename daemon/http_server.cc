@@ -15,8 +15,8 @@
 #include <boost/beast/http.hpp>
 #include <filesystem>
 #include <mutex>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 namespace mlcron {
@@ -36,7 +36,7 @@ int ConnectionCap(int max_connections, std::uint64_t nofile) {
   constexpr std::uint64_t kReserve = 128;
   const std::uint64_t room = nofile > kReserve ? nofile - kReserve : 1;
   return static_cast<int>(std::min<std::uint64_t>(static_cast<std::uint64_t>(max_connections),
-                                                   std::max<std::uint64_t>(room, 1)));
+                                                  std::max<std::uint64_t>(room, 1)));
 }
 
 namespace {
@@ -47,8 +47,7 @@ const std::string& BusyReply() {
     const std::string body = R"({"error":"too many connections; try again later"})";
     return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
            "Content-Length: " +
-           std::to_string(body.size()) + "\r\nConnection: close\r\nRetry-After: 1\r\n\r\n" +
-           body;
+           std::to_string(body.size()) + "\r\nConnection: close\r\nRetry-After: 1\r\n\r\n" + body;
   }();
   return reply;
 }
@@ -130,8 +129,7 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     auto shared = shared_;
     auto executor = stream_.get_executor();
     auto answered = std::make_shared<std::atomic<bool>>(false);
-    shared_->handler(std::move(request), [weak, shared, executor,
-                                          answered](HttpResponse response) {
+    shared_->handler(std::move(request), [weak, shared, executor, answered](HttpResponse response) {
       if (answered->exchange(true)) return;
       std::lock_guard<std::mutex> lock(shared->mu);
       if (shared->stopped) return;
@@ -218,6 +216,10 @@ class Listener {
     socket.non_blocking(true, ec);
     socket.write_some(asio::buffer(BusyReply()), ec);
     socket.shutdown(Protocol::socket::shutdown_send, ec);
+    // Read what the client already sent: closing with unread input would reset the
+    // connection, and the client could lose the 503 before reading it.
+    char sink[4096];
+    for (int i = 0; i < 16 && !ec; ++i) socket.read_some(asio::buffer(sink), ec);
     socket.close(ec);
   }
 

@@ -74,8 +74,8 @@ TEST(ApiConfigTest, ErrorsNameFileLineAndField) {
             "\"socket\" (a path)\n");
   EXPECT_EQ(Errors("api: {listen: 127.0.0.1:1, read_timeout: 0s}\n"),
             "/etc/mlcron/mlcron.yaml:1:42: api.read_timeout: must be between 1s and 1h\n");
-  EXPECT_EQ(Errors("api: {listen: 127.0.0.1:1, max_conections: 5}\n").find(
-                "/etc/mlcron/mlcron.yaml:1:28: api: unknown key \"max_conections\""),
+  EXPECT_EQ(Errors("api: {listen: 127.0.0.1:1, max_conections: 5}\n")
+                .find("/etc/mlcron/mlcron.yaml:1:28: api: unknown key \"max_conections\""),
             0u)
       << Errors("api: {listen: 127.0.0.1:1, max_conections: 5}\n");
 }
@@ -98,14 +98,16 @@ TEST(ApiTokenTest, CreatedOnce0600AndReused) {
   ::chmod((dir + "/api.token").c_str(), 0644);
   auto open = LoadOrCreateApiToken(dir);
   ASSERT_FALSE(open.ok());
-  EXPECT_EQ(open.message(), dir + "/api.token: readable by others (mode 644); chmod 600 it or "
-                                  "delete it for a new token");
+  EXPECT_EQ(open.message(), dir +
+                                "/api.token: readable by others (mode 644); chmod 600 it or "
+                                "delete it for a new token");
   ::chmod((dir + "/api.token").c_str(), 0600);
   std::ofstream(dir + "/api.token") << "short\n";
   auto bad = LoadOrCreateApiToken(dir);
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.message(), dir + "/api.token: line 1: not a token of 64 hex digits; delete the "
-                                 "file for a new token");
+  EXPECT_EQ(bad.message(), dir +
+                               "/api.token: line 1: not a token of 64 hex digits; delete the "
+                               "file for a new token");
   std::filesystem::remove_all(dir);
 }
 

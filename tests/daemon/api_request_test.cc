@@ -60,7 +60,6 @@ TEST(ApiRequestTest, RoutesEveryEndpoint) {
       {"GET", "/models/compare/40/41", ApiEndpoint::kCompare},
       {"GET", "/", ApiEndpoint::kIndex},
       {"GET", "/static/app.js", ApiEndpoint::kStatic},
-      {"HEAD", "/status", ApiEndpoint::kStatus},
   };
   for (const Case& c : cases) {
     const std::string body = c.endpoint == ApiEndpoint::kRetrain ? R"({"model":"result"})" : "";
@@ -118,7 +117,8 @@ TEST(ApiRequestTest, RefusesBadIdsAndNamesWithoutTouchingPaths) {
   EXPECT_EQ(Err(Req("GET", "/runs/0")), P(400, "run id \"0\" is not a positive integer"));
   EXPECT_EQ(Err(Req("GET", "/runs/..%2F..%2Fetc%2Fpasswd")),
             P(400, "run id \"../../etc/passwd\" is not a positive integer"));
-  EXPECT_EQ(Err(Req("GET", "/runs/../etc/passwd")), P(404, "no such endpoint: \"/runs/../etc/passwd\""));
+  EXPECT_EQ(Err(Req("GET", "/runs/../etc/passwd")),
+            P(404, "no such endpoint: \"/runs/../etc/passwd\""));
   EXPECT_EQ(Err(Req("GET", "/runs/9999999999999999999")),
             P(400, "run id \"9999999999999999999\" is not a positive integer"));
   EXPECT_EQ(Err(Req("POST", "/models/promote/..")),
@@ -131,10 +131,12 @@ TEST(ApiRequestTest, RefusesBadIdsAndNamesWithoutTouchingPaths) {
             P(400, "segment: \"../x\" is not valid"));
   EXPECT_EQ(Err(Req("GET", "/models/versions?segment=--json")),
             P(400, "segment: \"--json\" is not valid"));
-  EXPECT_EQ(Err(Req("GET", "/runs?limit=0")), P(400, "limit: \"0\" is not an integer from 1 to 1000"));
+  EXPECT_EQ(Err(Req("GET", "/runs?limit=0")),
+            P(400, "limit: \"0\" is not an integer from 1 to 1000"));
   EXPECT_EQ(Err(Req("GET", "/runs?limit=1001")),
             P(400, "limit: \"1001\" is not an integer from 1 to 1000"));
-  EXPECT_EQ(Err(Req("GET", "/runs?limit=5&limit=6")), P(400, "query parameter \"limit\" given twice"));
+  EXPECT_EQ(Err(Req("GET", "/runs?limit=5&limit=6")),
+            P(400, "query parameter \"limit\" given twice"));
   EXPECT_EQ(Err(Req("GET", "/runs?jbo=a")), P(400, "unknown query parameter \"jbo\""));
   EXPECT_EQ(Err(Req("GET", "/runs/%zz")), P(400, "bad percent-escape in the path"));
   EXPECT_EQ(Err(Req("GET", "/nope")), P(404, "no such endpoint: \"/nope\""));
@@ -148,7 +150,8 @@ TEST(ApiRequestTest, RefusesBadBodies) {
   EXPECT_EQ(status, 400);
   EXPECT_TRUE(message.starts_with("request body is not valid JSON: [json.exception.parse_error"))
       << message;
-  EXPECT_EQ(Err(Req("POST", "/models/retrain", "[1]")), P(400, "request body must be a JSON object"));
+  EXPECT_EQ(Err(Req("POST", "/models/retrain", "[1]")),
+            P(400, "request body must be a JSON object"));
   EXPECT_EQ(Err(Req("POST", "/models/retrain", "{}")),
             P(400, "body: \"model\" (a string) is required"));
   EXPECT_EQ(Err(Req("POST", "/models/retrain", R"({"model": "a", "ful": true})")),
@@ -171,6 +174,7 @@ TEST(ApiRequestTest, WrongMethodIs405WithAllow) {
   EXPECT_EQ(r.headers[0], std::make_pair(std::string("Allow"), std::string("POST")));
   EXPECT_EQ(Err(Req("POST", "/status")).first, 405);
   EXPECT_EQ(Err(Req("DELETE", "/runs/1")).first, 405);
+  EXPECT_EQ(Err(Req("HEAD", "/status")).first, 405);
 }
 
 TEST(ApiRequestTest, TokenRules) {
@@ -192,8 +196,9 @@ TEST(ApiRequestTest, TokenRules) {
   auto missing = CheckToken(none, post, token, true);
   ASSERT_TRUE(missing.has_value());
   EXPECT_EQ(missing->status, 401);
-  EXPECT_EQ(missing->body,
-            R"x({"error":"this request needs the API token (Authorization: Bearer <state_dir/api.token>)"})x");
+  EXPECT_EQ(
+      missing->body,
+      R"x({"error":"this request needs the API token (Authorization: Bearer <state_dir/api.token>)"})x");
   EXPECT_FALSE(CheckToken(good, post, token, true).has_value());
   for (const HttpRequest* bad : {&wrong, &shorter, &basic}) {
     auto refused = CheckToken(*bad, post, token, true);

@@ -81,8 +81,8 @@ class HttpServerTest : public ::testing::Test {
     auto server = HttpServer::Start(options, [](HttpRequest r, HttpServer::Respond respond) {
       HttpResponse out;
       out.content_type = "text/plain";
-      out.body = r.method + " " + r.target + " auth=" + r.authorization + " body=" +
-                 std::to_string(r.body.size());
+      out.body = r.method + " " + r.target + " auth=" + r.authorization +
+                 " body=" + std::to_string(r.body.size());
       // Answer from another thread, as the API does for loop-thread work.
       std::thread([respond, out] { respond(out); }).detach();
     });
@@ -122,8 +122,8 @@ TEST_F(HttpServerTest, BodyOverTheLimitIs413AndClosed) {
 
   // Exactly 64 KiB is fine.
   fd = ConnectTcp(server_->address());
-  Send(fd, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\n\r\n" +
-               std::string(65536, 'x'));
+  Send(fd,
+       "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\n\r\n" + std::string(65536, 'x'));
   EXPECT_TRUE(ReadResponse(fd).ends_with("body=65536"));
   ::close(fd);
 }

@@ -66,7 +66,8 @@ TEST_F(ApiTest, ServesStatusRunsLogsAndThePage) {
   EXPECT_EQ(health.body, R"({"ok":true})");
   EXPECT_EQ(health.headers["content-type"], "application/json");
 
-  ASSERT_TRUE(WaitFor([&] { return !TickRuns().empty() && TickRuns()[0]["status"] == "succeeded"; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return !TickRuns().empty() && TickRuns()[0]["status"] == "succeeded"; }));
   json status = Get("/status").json();
   EXPECT_EQ(status["version"], MLCRON_VERSION);
   EXPECT_EQ(status["config"], config_path().string());
@@ -210,9 +211,9 @@ TEST_F(ApiTest, SlowClientsAndAThousandConnectionsLeaveTheSchedulerOnTime) {
   EXPECT_LE(ok, 100);  // max_connections
   EXPECT_GE(busy, kClients - 100);
 
-  // Two more ticks, then: every tick since the start fired on time and none was missed.
+  // One more tick, then: every tick since the start fired on time and none was missed.
   const size_t seen = TickRuns().size();
-  ASSERT_TRUE(WaitFor([&] { return TickRuns().size() >= seen + 2; }));
+  ASSERT_TRUE(WaitFor([&] { return TickRuns().size() >= seen + 1; }));
   EXPECT_EQ(Get("/healthz").status, 200);
   for (const json& run : TickRuns()) {
     if (run["id"].get<std::int64_t>() < first_id || run["status"] == "running") continue;
@@ -241,7 +242,8 @@ std::vector<std::pair<std::int64_t, std::string>> Versions(const json& reply) {
 TEST_F(ApiTest, ModelsRetrainOneSegmentPromoteRollbackAndCompare) {
   WriteData();
   WriteConfig(kTiers, std::string(kModels) + kApi);
-  ASSERT_EQ(MlcronC({"run", "--all"}).exit_code, 0);
+  RunResult pipeline = MlcronC({"run", "--all"});
+  ASSERT_EQ(pipeline.exit_code, 0) << pipeline << Log("retrain_m");
   StartApi();
 
   json production = Get("/models/production").json();
@@ -260,6 +262,20 @@ TEST_F(ApiTest, ModelsRetrainOneSegmentPromoteRollbackAndCompare) {
   ASSERT_EQ(history["decisions"].size(), 2u) << history.dump();
   EXPECT_EQ(history["decisions"][0]["decision"], "full");
 
+  // 60 new labelled rows per segment: enough for a holdout, and B would retrain too if the
+  // request did not name A.
+  {
+    auto db = SqliteDb::Open((state_dir() / "data.db").string(), "data", std::chrono::seconds(5));
+    ASSERT_TRUE(db.ok()) << db.message();
+    for (int i = 0; i < 120; ++i) {
+      const double f0 = ((i * 37) % 100) / 100.0, f1 = ((i * 61) % 100) / 100.0;
+      auto st = (*db)->Prepare("INSERT INTO feats VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5 + ?6)");
+      st.Bind(1, 10000 + i).Bind(2, i < 60 ? "A" : "B");
+      st.Bind(3, "2024-02-" + std::to_string(11 + (i % 60) / 5)).Bind(4, (f0 + f1 > 1) ? 1.0 : 0.0);
+      st.Bind(5, f0).Bind(6, f1);
+      ASSERT_TRUE(st.Run().ok());
+    }
+  }
   // Retrain segment A only, in full.
   HttpReply retrain = Post("/models/retrain", R"({"model": "m", "segment": "A", "full": true})");
   ASSERT_EQ(retrain.status, 202) << retrain.body;
@@ -276,7 +292,7 @@ TEST_F(ApiTest, ModelsRetrainOneSegmentPromoteRollbackAndCompare) {
   EXPECT_THAT(log, HasSubstr("MLCRON_FORCE_FULL=1"));
 
   auto versions = Versions(Get("/models/versions?model=m&segment=A").json());
-  ASSERT_EQ(versions.size(), 2u);
+  ASSERT_EQ(versions.size(), 2u) << log;
   const std::int64_t a2 = versions[0].first;
   EXPECT_GT(a2, a1);
   EXPECT_EQ(Versions(Get("/models/versions?model=m&segment=B").json()).size(), 1u);
@@ -298,7 +314,12 @@ TEST_F(ApiTest, ModelsRetrainOneSegmentPromoteRollbackAndCompare) {
   EXPECT_EQ(rolled.json()["to"], a1);
   EXPECT_EQ(rolled.json()["actor"], "api");
   EXPECT_EQ(Get("/models/production").json()["models"][0]["version"], a1);
-  EXPECT_THAT(MlcronC({"models", "audit", "m", "--segment", "A"}).out, HasSubstr("by api"));
+  // The audit trail names the actor "api" for the API's moves.
+  json audit = json::parse(MlcronC({"models", "audit", "m", "--segment", "A", "--json"}).out,
+                           nullptr, false);
+  ASSERT_TRUE(audit.is_array() && !audit.empty()) << audit.dump();
+  EXPECT_EQ(audit[0]["action"], "rollback");
+  EXPECT_EQ(audit[0]["actor"], "api");
 
   HttpReply need_segment = Post("/models/rollback/m");
   EXPECT_EQ(need_segment.status, 400);
@@ -312,10 +333,12 @@ TEST_F(ApiTest, ModelsRetrainOneSegmentPromoteRollbackAndCompare) {
   EXPECT_EQ(Get("/models/compare/" + std::to_string(a1) + "/999").status, 404);
 
   HttpReply metrics = Get("/metrics");
-  EXPECT_THAT(metrics.body, HasSubstr("mlcron_model_production_version{model=\"m\",segment=\"A\"} " +
-                                      std::to_string(a1) + "\n"));
   EXPECT_THAT(metrics.body,
-              HasSubstr("mlcron_model_primary_metric{model=\"m\",segment=\"B\",metric=\"log_loss\"} "));
+              HasSubstr("mlcron_model_production_version{model=\"m\",segment=\"A\"} " +
+                        std::to_string(a1) + "\n"));
+  EXPECT_THAT(
+      metrics.body,
+      HasSubstr("mlcron_model_primary_metric{model=\"m\",segment=\"B\",metric=\"log_loss\"} "));
   StopDaemon();
 }
 

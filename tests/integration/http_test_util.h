@@ -16,7 +16,7 @@
 namespace mlcron::testing {
 
 struct HttpReply {
-  int status = 0;  // 0: no (complete) response
+  int status = 0;                              // 0: no (complete) response
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
@@ -95,8 +95,8 @@ inline std::string HttpRequestText(const std::string& method, const std::string&
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
   if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
   if (!body.empty() || method == "POST") {
-    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\n";
+    req +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   return req + "\r\n" + body;
 }
