@@ -79,6 +79,7 @@ void PrintMove(const MoveResult& r) {
 
 struct PromoteArgs {
   std::string config, reason;
+  std::string actor;  // hidden --actor: mlcrond's API says "api"
   std::int64_t version = 0;
   bool force = false;
   bool json = false;
@@ -88,7 +89,7 @@ int Promote(const PromoteArgs& args) {
   const std::string command = "mlcron models promote";
   auto config = LoadConfigOrPrint(args.config);
   if (!config) return kExitUsage;
-  const std::string actor = CurrentActor();
+  const std::string actor = args.actor.empty() ? CurrentActor() : args.actor;
   auto registry = OpenExistingRegistry(*config, command);
   if (!registry) return kExitFailed;
   Result<MoveResult> moved =
@@ -107,6 +108,7 @@ int Promote(const PromoteArgs& args) {
 
 struct RollbackArgs {
   std::string config, model, segment;
+  std::string actor;                      // hidden --actor, as for promote
   CLI::Option* segment_option = nullptr;  // whether --segment was given, even as ""
   bool json = false;
 };
@@ -155,7 +157,7 @@ int Rollback(const RollbackArgs& args) {
   const std::string command = "mlcron models rollback";
   auto config = LoadConfigOrPrint(args.config);
   if (!config) return kExitUsage;
-  const std::string actor = CurrentActor();
+  const std::string actor = args.actor.empty() ? CurrentActor() : args.actor;
   auto registry = OpenExistingRegistry(*config, command);
   if (!registry) return kExitFailed;
   int exit_code = kExitOk;
@@ -355,6 +357,8 @@ void AddModelsMovesCommands(CLI::App& models, int* exit_code) {
                     "promote a rejected or archived version (overrides the gate)");
   promote->add_option("--reason", promote_args->reason, "why, for the audit trail");
   promote->add_flag("--json", promote_args->json, "JSON output");
+  // Hidden: who the audit row names when mlcrond's API runs this command for a client.
+  promote->add_option("--actor", promote_args->actor, "audit actor")->group("");
   promote->callback([promote_args, exit_code] { *exit_code = Promote(*promote_args); });
 
   auto rollback_args = std::make_shared<RollbackArgs>();
@@ -365,6 +369,7 @@ void AddModelsMovesCommands(CLI::App& models, int* exit_code) {
   rollback_args->segment_option =
       rollback->add_option("--segment", rollback_args->segment, "the segment (segmented models)");
   rollback->add_flag("--json", rollback_args->json, "JSON output");
+  rollback->add_option("--actor", rollback_args->actor, "audit actor")->group("");
   rollback->callback([rollback_args, exit_code] { *exit_code = Rollback(*rollback_args); });
 
   for (const bool pin : {true, false}) {

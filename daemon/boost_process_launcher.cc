@@ -110,7 +110,9 @@ class ChildSetup : public bp::extend::handler {
     // Move the sources above 2 first, so dup2 onto 0..2 cannot clobber one of them.
     int in = ::fcntl(stdin_fd_, F_DUPFD_CLOEXEC, 3);
     int out = ::fcntl(stdout_fd_, F_DUPFD_CLOEXEC, 3);
-    if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) {
+    int err = spec_.error_fd >= 0 ? ::fcntl(spec_.error_fd, F_DUPFD_CLOEXEC, 3) : out;
+    if (in < 0 || out < 0 || err < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 ||
+        ::dup2(err, 2) < 0) {
       Fail(exec, "dup2");
     }
 

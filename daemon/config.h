@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "daemon/api_config.h"
 #include "daemon/job_params.h"
 #include "daemon/model_config.h"
 #include "daemon/replay_config.h"
@@ -118,6 +119,7 @@ struct Config {
 
   std::vector<ModelConfig> models;  // `models:` in file order
   ReplayConfig replay;              // `replay:`; empty when absent
+  ApiConfig api;                    // `api:`; disabled when absent
 
   const ModelConfig* FindModel(std::string_view name) const;
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "daemon/config_api.h"
 #include "daemon/config_graph.h"
 #include "daemon/config_job_params.h"
 #include "daemon/config_models.h"
@@ -155,8 +156,7 @@ void Validate(const YAML::Node& root, Config* c, ErrorSink* errors) {
   // Sections other issues validate; only their shape is checked here.
   if (const Field* f = top.Find("models")) c->models = ReadModels(*f, errors);
   if (const Field* f = top.Find("replay")) c->replay = ReadReplay(*f, errors);
-  // A section another issue validates; only its shape is checked here.
-  if (const Field* f = top.Find("api")) (void)ExpectMap(*f, errors);
+  if (const Field* f = top.Find("api")) c->api = ReadApi(*f, c->base_dir, errors);
 
   const Field* tiers = top.Find("tiers");
   top.Finish();

@@ -13,15 +13,7 @@ json Error(const std::string& message) { return {{"ok", false}, {"error", messag
 json StatusReply(const Scheduler& scheduler) {
   const Config& config = scheduler.config();
   const SchedulerStatus status = scheduler.GetStatus();
-  json running = json::array();
-  for (const auto& r : status.running) {
-    running.push_back({{"run_id", r.run_id},
-                       {"job", r.job},
-                       {"scheduled", FormatInstant(r.scheduled, config.tz)},
-                       {"attempt", r.attempt},
-                       {"pid", r.pid},
-                       {"started", FormatTimePoint(r.started, config.tz)}});
-  }
+  const json running = RunningJson(status, config);
   json next = json::array();
   for (const auto& n : status.next) {
     next.push_back({{"job", n.job},
@@ -38,6 +30,19 @@ json StatusReply(const Scheduler& scheduler) {
 }
 
 }  // namespace
+
+json RunningJson(const SchedulerStatus& status, const Config& config) {
+  json running = json::array();
+  for (const auto& r : status.running) {
+    running.push_back({{"run_id", r.run_id},
+                       {"job", r.job},
+                       {"scheduled", FormatInstant(r.scheduled, config.tz)},
+                       {"attempt", r.attempt},
+                       {"pid", r.pid},
+                       {"started", FormatTimePoint(r.started, config.tz)}});
+  }
+  return running;
+}
 
 json HandleControl(Scheduler& scheduler, const json& request) {
   const std::string cmd = request.value("cmd", "");

@@ -8,8 +8,14 @@
 namespace mlcron {
 
 class Scheduler;
+struct SchedulerStatus;
+struct Config;
 
 // Replies {"ok": true, ...} or {"ok": false, "error": "..."}.
 nlohmann::json HandleControl(Scheduler& scheduler, const nlohmann::json& request);
+
+// The running runs of a status snapshot, as both the control socket and the HTTP API show
+// them: run_id, job, scheduled, attempt, pid, started.
+nlohmann::json RunningJson(const SchedulerStatus& status, const Config& config);
 
 }  // namespace mlcron

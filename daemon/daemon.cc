@@ -8,6 +8,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 
+#include "daemon/api_loop.h"
+#include "daemon/api_metrics.h"
+#include "daemon/api_service.h"
 #include "daemon/clock_jump.h"
 #include "daemon/config_loader.h"
 #include "daemon/config_watch.h"
@@ -34,10 +37,11 @@ namespace asio = boost::asio;
 class Daemon {
  public:
   Daemon(const DaemonOptions& options, std::shared_ptr<const Config> config,
-         std::unique_ptr<StateStore> store)
+         std::unique_ptr<StateStore> store, std::shared_ptr<RunMetrics> metrics)
       : options_(options),
         config_(std::move(config)),
         store_(std::move(store)),
+        metrics_(std::move(metrics)),
         watchdog_(io_),
         reload_debounce_(io_),
         launcher_(MakeBoostProcessLauncher()),
@@ -67,6 +71,10 @@ class Daemon {
       return 1;
     }
     control_ = std::move(control).value();
+    if (Status s = StartApi(); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return 1;
+    }
     if (auto watch = ConfigWatch::Start(io_, config_->path, [this] { ScheduleReload(); });
         watch.ok()) {
       config_watch_ = std::move(watch).value();
@@ -98,6 +106,21 @@ class Daemon {
   }
 
  private:
+  // The HTTP API, when the config has `api:`. Its server thread never touches scheduler state:
+  // what needs the scheduler is posted to this loop (DaemonApiSide).
+  Status StartApi() {
+    if (!config_->api.enabled) return Status::Ok();
+    api_side_ = std::make_unique<DaemonApiSide>(
+        scheduler_.get(), &executor_, [this] { loop_.Kick(); }, SiblingBinary("mlcron"));
+    auto api = ApiService::Start(io_, api_side_.get(), config_, metrics_);
+    if (!api.ok()) return api.status();
+    api_ = std::move(api).value();
+    spdlog::info("api listening on {}{} (token in {}/api.token; at most {} connections)",
+                 config_->api.socket_path.empty() ? "http://" : "", api_->address(),
+                 config_->state_dir, api_->connection_cap());
+    return Status::Ok();
+  }
+
   void Shutdown(int sig) {
     spdlog::info("{}: shutting down; running jobs get their kill_grace",
                  sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -150,7 +173,14 @@ class Daemon {
       spdlog::error("reload failed: cannot snapshot the config: {}; the running config stays",
                     s.message());
     } else {
+      if (api_ && loaded.config->api.ToString() != config_->api.ToString()) {
+        spdlog::warn("reload: api: changes to listen/socket take effect at the next restart");
+      }
       config_ = loaded.config;
+      if (api_) {
+        api_->SetConfig(config_);
+        api_side_->SetConfigLoadedAt(std::chrono::system_clock::now());
+      }
       for (const auto& change : scheduler_->Reload(config_)) spdlog::info("reload: {}", change);
       outcome = "reloaded: scheduling " + std::to_string(config_->jobs.size()) + " jobs";
       LogNext();
@@ -175,6 +205,7 @@ class Daemon {
   const DaemonOptions& options_;
   std::shared_ptr<const Config> config_;
   std::unique_ptr<StateStore> store_;
+  std::shared_ptr<RunMetrics> metrics_;
   asio::io_context io_;
   asio::steady_timer watchdog_;
   asio::steady_timer reload_debounce_;
@@ -188,6 +219,9 @@ class Daemon {
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<ConfigWatch> config_watch_;
   std::unique_ptr<ClockJumpWatch> clock_jump_;
+  // Last: the API's server thread stops before anything it posts to is destroyed.
+  std::unique_ptr<DaemonApiSide> api_side_;
+  std::unique_ptr<ApiService> api_;
 };
 
 }  // namespace
@@ -228,7 +262,9 @@ int RunDaemon(const DaemonOptions& options) {
     spdlog::error("cannot snapshot the config: {}", s.message());
     return 1;
   }
-  Daemon daemon(options, config, std::move(store).value());
+  // Every run row the scheduler writes also feeds the /metrics counters.
+  auto metrics = std::make_shared<RunMetrics>();
+  Daemon daemon(options, config, MetricsStateStore(std::move(store).value(), metrics), metrics);
   return daemon.Run();
 }
 

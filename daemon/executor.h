@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct RunRequest {
   Instant scheduled{};
   int attempt = 1;
   std::string log_path;
+  std::map<std::string, std::string> env;  // added last (QueueBatch's env)
   const JobConfig& job() const { return config->jobs[job_index]; }
 };
 

@@ -30,5 +30,14 @@ int main(int argc, char** argv) {
                  full);
     unsetenv("MLCRON_FORCE_FULL");
   }
+  // Likewise MLCRON_SEGMENT would restrict every retrain to one segment; the API sets it for
+  // one queued run only.
+  if (const char* segment = std::getenv("MLCRON_SEGMENT")) {
+    std::fprintf(stderr,
+                 "mlcrond: ignoring MLCRON_SEGMENT=%s (it applies to one retrain: "
+                 "POST /models/retrain)\n",
+                 segment);
+    unsetenv("MLCRON_SEGMENT");
+  }
   return mlcron::RunDaemon(options);
 }

@@ -2,10 +2,12 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "daemon/argv_expand.h"
@@ -48,7 +50,12 @@ ProcessExecutor::ProcessExecutor(boost::asio::io_context& io, ProcessLauncher* l
       mlcron_path_(std::move(mlcron_path)),
       on_exit_(std::move(on_exit)) {}
 
-ProcessExecutor::~ProcessExecutor() = default;
+ProcessExecutor::~ProcessExecutor() {
+  for (auto& [pid, tool] : tools_) {
+    ::close(tool.out_fd);
+    ::close(tool.err_fd);
+  }
+}
 
 Result<SpawnSpec> ProcessExecutor::BuildSpec(const RunRequest& request,
                                              const std::vector<std::string>& argv,
@@ -69,6 +76,7 @@ Result<SpawnSpec> ProcessExecutor::BuildSpec(const RunRequest& request,
   }
   ScrubNotifyEnv(spec.env);
   for (const auto& [k, v] : job.env) spec.env[k] = v;
+  for (const auto& [k, v] : request.env) spec.env[k] = v;
   spec.env[kRunIdEnv] = std::to_string(request.run_id);
   spec.env["MLCRON_JOB"] = job.name;
   spec.env["MLCRON_SCHEDULED"] = FormatInstant(request.scheduled, config.tz);
@@ -158,12 +166,63 @@ bool ProcessExecutor::MayHaveLeftovers(pid_t pgid) const {
   auto children = ListOwnChildren();
   if (!children) return true;  // cannot tell: sweep
   for (pid_t pid : *children) {
-    if (!by_pid_.count(pid) && !hooks_.count(pid)) return true;
+    if (!by_pid_.count(pid) && !hooks_.count(pid) && !tools_.count(pid)) return true;
   }
   return false;
 }
 
+namespace {
+
+// The first `limit` bytes of an in-memory file, then closes it.
+std::string ReadAndClose(int fd, size_t limit) {
+  std::string text(limit, '\0');
+  const ssize_t n = ::pread(fd, text.data(), text.size(), 0);
+  ::close(fd);
+  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return text;
+}
+
+}  // namespace
+
+Status ProcessExecutor::StartTool(const std::vector<std::string>& argv,
+                                  std::function<void(const ToolResult&)> done) {
+  const int out = ::memfd_create("mlcron-tool-out", MFD_CLOEXEC);
+  const int err = ::memfd_create("mlcron-tool-err", MFD_CLOEXEC);
+  if (out < 0 || err < 0) {
+    const int e = errno;
+    if (out >= 0) ::close(out);
+    if (err >= 0) ::close(err);
+    return Status::Error(std::string("memfd_create: ") + std::strerror(e));
+  }
+  SpawnSpec spec;
+  spec.argv = argv;
+  for (char** e = environ; e && *e; ++e) {
+    std::string entry(*e);
+    const size_t eq = entry.find('=');
+    if (eq != std::string::npos) spec.env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  ScrubNotifyEnv(spec.env);
+  spec.output_fd = out;
+  spec.error_fd = err;
+  auto spawned = launcher_->Spawn(spec);
+  if (!spawned.ok()) {
+    ::close(out);
+    ::close(err);
+    return spawned.status();
+  }
+  tools_[spawned->pid] = Tool{out, err, std::move(done)};
+  return Status::Ok();
+}
+
 void ProcessExecutor::OnReaped(const ExitInfo& exit) {
+  if (auto tool = tools_.find(exit.pid); tool != tools_.end()) {
+    Tool t = std::move(tool->second);
+    tools_.erase(tool);
+    constexpr size_t kLimit = 1 << 20;
+    ToolResult result{exit, ReadAndClose(t.out_fd, kLimit), ReadAndClose(t.err_fd, kLimit)};
+    t.done(result);
+    return;
+  }
   if (auto hook = hooks_.find(exit.pid); hook != hooks_.end()) {
     hook->second->Finish();
     hooks_.erase(hook);

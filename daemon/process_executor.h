@@ -29,6 +29,16 @@ class ProcessExecutor final : public Executor {
   void StartHook(const RunRequest& request, const std::vector<std::string>& argv,
                  const std::string& status) override;
 
+  // A short helper process the daemon itself needs, such as `mlcron models promote ... --json`
+  // for the API. Its stdout and stderr go to anonymous in-memory files, read back (up to 1 MiB
+  // each) when the reaper reports its exit; `done` then runs on the loop thread.
+  struct ToolResult {
+    ExitInfo exit;
+    std::string out, err;
+  };
+  Status StartTool(const std::vector<std::string>& argv,
+                   std::function<void(const ToolResult&)> done);
+
   // Called with every reaped child; unknown pids (orphans, hooks) are ignored.
   void OnReaped(const ExitInfo& exit);
   size_t running() const { return by_run_.size(); }
@@ -54,6 +64,11 @@ class ProcessExecutor final : public Executor {
   std::map<std::int64_t, Active> by_run_;
   std::map<pid_t, std::int64_t> by_pid_;
   std::map<pid_t, std::unique_ptr<LogCapture>> hooks_;
+  struct Tool {
+    int out_fd = -1, err_fd = -1;
+    std::function<void(const ToolResult&)> done;
+  };
+  std::map<pid_t, Tool> tools_;
 };
 
 // The path of the `mlcron` binary installed beside the running executable.

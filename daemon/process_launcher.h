@@ -31,6 +31,7 @@ struct SpawnSpec {
   std::optional<int> nice;
   std::optional<std::uint64_t> memory_max_bytes;  // RLIMIT_AS
   int output_fd = -1;  // dup'ed onto stdout and stderr; -1 means /dev/null. stdin is /dev/null.
+  int error_fd = -1;   // when >= 0, stderr goes here instead of output_fd
 };
 
 struct SpawnedProcess {

@@ -55,15 +55,24 @@ bool Scheduler::IsPaused(const JobConfig& job) const {
 }
 
 int Scheduler::QueueBatch(const std::vector<size_t>& job_indices, Instant at,
-                          const std::string& trigger) {
+                          const std::string& trigger,
+                          const std::map<std::string, std::string>& env) {
   const int batch = next_batch_++;
   for (size_t index : job_indices) batches_[batch][config_->jobs[index].name] = std::nullopt;
   for (size_t index : job_indices) {
     auto occ = NewOccurrence(index, at, trigger);
     occ->batch = batch;
+    occ->env = env;
     AddOccurrence(std::move(occ));
   }
   return batch;
+}
+
+std::optional<std::int64_t> Scheduler::BatchRunId(int batch, const std::string& job) const {
+  for (const auto& occ : occurrences_) {
+    if (occ && occ->batch == batch && occ->job == job && occ->running) return occ->run_id;
+  }
+  return std::nullopt;
 }
 
 std::unique_ptr<Scheduler::Occurrence> Scheduler::NewOccurrence(size_t job_index, Instant t,
@@ -257,6 +266,7 @@ bool Scheduler::StartOne(Occurrence& occ, TimePoint now) {
   request.job_index = occ.job_index;
   request.scheduled = occ.scheduled;
   request.attempt = occ.attempt;
+  request.env = occ.env;
   request.log_path =
       occ.config->log_dir + "/" + occ.job + "/" + std::to_string(occ.run_id) + ".log";
   auto spawned = executor_->Start(request);

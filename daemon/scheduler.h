@@ -68,7 +68,13 @@ class Scheduler {
   // Queues a batch: the named jobs at instant `at`, dependencies honoured only among the
   // batch's own jobs. Used by --run-now, `mlcron run` and `mlcron run JOB --at T`.
   // Returns the batch id.
-  int QueueBatch(const std::vector<size_t>& job_indices, Instant at, const std::string& trigger);
+  // `env` is added to the environment of the batch's runs (every attempt): how
+  // POST /models/retrain passes MLCRON_FORCE_FULL and MLCRON_SEGMENT to one retrain.
+  int QueueBatch(const std::vector<size_t>& job_indices, Instant at, const std::string& trigger,
+                 const std::map<std::string, std::string>& env = {});
+  // The run id of `job` in `batch` once it has started; nullopt while it waits (or after it
+  // settled).
+  std::optional<std::int64_t> BatchRunId(int batch, const std::string& job) const;
 
   // Does everything that is due now. Call after every event.
   void Pump();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@ struct Scheduler::Occurrence {
   Instant scheduled{};
   std::string trigger;  // schedule | catchup | recovery | run-now | manual | retry
   int batch = 0;        // 0: a scheduled occurrence; otherwise the batch that queued it
+  std::map<std::string, std::string> env;  // a batch's additions to its runs' environment
   // Scheduled occurrences give up waiting for upstreams at the job's next occurrence;
   // catch-up, recovery and batch occurrences wait as long as it takes.
   std::optional<TimePoint> deadline;

@@ -104,13 +104,16 @@ SqliteDb::SqliteDb(sqlite3* db, std::string path, std::string label,
     : db_(db), path_(std::move(path)), label_(std::move(label)), busy_timeout_(busy_timeout) {}
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, std::string label,
-                                                 std::chrono::milliseconds busy_timeout) {
+                                                 std::chrono::milliseconds busy_timeout,
+                                                 Mode mode) {
   sqlite3* handle = nullptr;
   // NOMUTEX: a connection is used by one thread (see the header), so SQLite's own per-call
   // mutex buys nothing. URI: so that replay can ATTACH the data database read-only.
-  int rc = sqlite3_open_v2(
-      path.c_str(), &handle,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &handle,
+                           (mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY
+                                                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                               SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
+                           nullptr);
   // Even a failed open allocates a handle (for its error message) that must be closed.
   auto db = std::unique_ptr<SqliteDb>(new SqliteDb(handle, path, std::move(label), busy_timeout));
   if (handle == nullptr) return db->Error("out of memory opening the database");

@@ -74,8 +74,11 @@ class SqliteDb {
   // Opens read-write, creating the file if absent. `label` names the database in every message
   // ("state database"). Sets the busy timeout and extended result codes; pragmas are the
   // caller's business.
+  // kReadOnly opens an existing file for reading only (the API's registry reader).
+  enum class Mode { kReadWriteCreate, kReadOnly };
   static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, std::string label,
-                                                std::chrono::milliseconds busy_timeout);
+                                                std::chrono::milliseconds busy_timeout,
+                                                Mode mode = Mode::kReadWriteCreate);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 
 #include "daemon/state_migrations.h"
 
@@ -18,15 +17,25 @@ constexpr const char* kUntouched =
 
 // SQLite only notices garbage on the first read; checking the 16-byte magic ourselves first
 // gives a clear message and guarantees that nothing, not even a -wal file, is created beside
-// a file that is not ours.
-Status CheckHeader(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Ok();  // absent (created below) or unreadable (SQLite will say)
+// a file that is not ours. The bytes are read through the connection's own file handle (open
+// has read nothing yet): a second open() + close() of the file would drop every fcntl lock this
+// process holds on it, those of its other connections too. The daemon opens the state
+// database twice (scheduler and API); with its WAL read lock gone, a child's `mlcron job`
+// closing its connection took itself for the last one and deleted the WAL under the daemon.
+Status CheckHeader(SqliteDb& db, const std::string& path) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+      file == nullptr || file->pMethods == nullptr) {
+    return Status::Ok();  // SQLite will report whatever is wrong on its first read
+  }
+  sqlite3_int64 size = 0;
+  if (file->pMethods->xFileSize(file, &size) != SQLITE_OK || size == 0) {
+    return Status::Ok();  // an empty (or just created) file is an empty database to SQLite
+  }
   char header[16] = {};
-  in.read(header, sizeof header);
-  std::streamsize n = in.gcount();
-  if (n == 0) return Status::Ok();  // an empty file is an empty database to SQLite
-  if (n < 16 || std::memcmp(header, "SQLite format 3", 16) != 0) {
+  const int rc = file->pMethods->xRead(file, header, sizeof header, 0);
+  if (rc == SQLITE_IOERR_SHORT_READ ||
+      (rc == SQLITE_OK && std::memcmp(header, "SQLite format 3", 16) != 0)) {
     return Status::Error(std::string(kLabel) + " " + path +
                          ": is not a SQLite database, or is corrupt" + kUntouched);
   }
@@ -65,10 +74,10 @@ Status QuickCheck(SqliteDb& db) {
 Result<std::unique_ptr<SqliteDb>> OpenStateDb(const std::string& path,
                                               std::chrono::milliseconds busy_timeout,
                                               bool integrity_check) {
-  if (Status s = CheckHeader(path); !s.ok()) return s;
   Result<std::unique_ptr<SqliteDb>> opened = SqliteDb::Open(path, kLabel, busy_timeout);
   if (!opened.ok()) return opened.status();
   SqliteDb& db = **opened;
+  if (Status s = CheckHeader(db, path); !s.ok()) return s;
 
   // Read and check before anything writes, so a file we refuse is left exactly as it was.
   Result<int> version = UserVersion(db);

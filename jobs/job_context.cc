@@ -44,6 +44,8 @@ Result<JobContext> MakeJobContext(const BuiltinJobArgs& args, std::ostream* out)
   if (const char* s = std::getenv("MLCRON_FORCE_FULL"); s && std::string(s) == "1") {
     ctx.forced_by = "MLCRON_FORCE_FULL=1";
   }
+  // Set by the daemon for one queued retrain (POST /models/retrain with a segment).
+  if (const char* s = std::getenv("MLCRON_SEGMENT"); s && *s) ctx.segment = s;
   return ctx;
 }
 

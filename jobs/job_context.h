@@ -24,6 +24,7 @@ struct JobContext {
   std::chrono::system_clock::time_point now{};  // wall clock at start (replay: simulated)
   std::string run_id;                           // MLCRON_RUN_ID; "" when run by hand
   std::string forced_by;        // "--full" or "MLCRON_FORCE_FULL=1" when a full retrain is forced
+  std::string segment;          // MLCRON_SEGMENT: retrain only this segment ("" = every segment)
   std::ostream* out = nullptr;  // what the run log shows; never null
 };
 

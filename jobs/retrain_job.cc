@@ -280,6 +280,7 @@ int RunRetrainJob(const JobContext& ctx) {
   request.run_id = ctx.run_id;
   request.actor = "auto";
   request.out = &out;
+  if (!ctx.segment.empty()) request.segment = ctx.segment;
   if (!ctx.forced_by.empty()) {
     request.forced = ctx.forced_by;
   } else if (ctx.job->builtin.full) {

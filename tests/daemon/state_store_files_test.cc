@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -65,6 +67,42 @@ TEST(StateStoreFilesTest, ReopenKeepsDataAndSchema) {
   SqliteStatement mode = raw->Prepare("PRAGMA journal_mode");
   ASSERT_TRUE(*mode.Step());
   EXPECT_EQ(mode.Text(0), "wal");
+}
+
+// The number of runs another process sees: the sqlite3 shell (scripts/bootstrap installs it)
+// opens its own read-write connection, as `mlcron job` children and the CLI do, and closes it
+// (the last connection of a database checkpoints and deletes the WAL). A forked child would
+// not do: it inherits this process's SQLite state. -1 if the shell failed.
+int RunsSeenByAnotherProcess(const std::string& path) {
+  const std::string command = "sqlite3 '" + path + "' 'SELECT count(*) FROM runs' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char line[256] = {};
+  const bool read = std::fgets(line, sizeof line, pipe) != nullptr;
+  const int status = pclose(pipe);
+  if (!read || status != 0) return -1;
+  return std::atoi(line);
+}
+
+// fcntl locks belong to the process: opening the store a second time in one process (mlcrond
+// does, for its API) must not drop the first connection's locks. It did when the header check
+// opened and closed the file itself: another process closing its connection then took itself
+// for the last one and deleted the WAL under the daemon, whose later commits nobody else saw.
+TEST(StateStoreFilesTest, SecondOpenInOneProcessKeepsTheWalSharedWithOtherProcesses) {
+  ScratchDir dir;
+  const std::string path = dir.File("mlcron.db");
+  auto first = StateStore::Open(path);
+  ASSERT_TRUE(first.ok()) << first.message();
+  ASSERT_TRUE((*first)->InsertRun(SampleRun(1)).ok());
+  auto second = StateStore::Open(path);
+  ASSERT_TRUE(second.ok()) << second.message();
+
+  EXPECT_EQ(RunsSeenByAnotherProcess(path), 1);
+  EXPECT_TRUE(fs::exists(path + "-wal"));
+  EXPECT_TRUE(fs::exists(path + "-shm"));
+  ASSERT_TRUE((*first)->InsertRun(SampleRun(2)).ok());
+  EXPECT_EQ(RunsSeenByAnotherProcess(path), 2);
+  EXPECT_EQ((*second)->ListRuns({})->size(), 2u);
 }
 
 TEST(StateStoreFilesTest, ForeignFileIsRefusedAndLeftUntouched) {
