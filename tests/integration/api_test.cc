@@ -35,12 +35,17 @@ class ApiTest : public PipelineTest {
   // Starts mlcrond and reads the API's address and token.
   void StartApi() {
     StartDaemon();
-    std::smatch m;
+    // The address is copied out inside the lambda: a match points into the log text it
+    // searched, which is gone once the lambda returns.
     ASSERT_TRUE(WaitFor([&] {
       const std::string log = ReadFile(daemon_log());
-      return std::regex_search(log, m, std::regex("api listening on http://([0-9.]+:[0-9]+)"));
+      std::smatch m;
+      if (!std::regex_search(log, m, std::regex("api listening on http://([0-9.]+:[0-9]+)"))) {
+        return false;
+      }
+      address_ = m[1];
+      return true;
     })) << ReadFile(daemon_log());
-    address_ = m[1];
     token_ = ReadFile(state_dir() / "api.token");
     ASSERT_EQ(token_.size(), 65u);
     token_.pop_back();
