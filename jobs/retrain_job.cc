@@ -8,6 +8,7 @@
 #include "jobs/fingerprint.h"
 #include "jobs/holdout.h"
 #include "jobs/holdout_eval.h"
+#include "jobs/model_job.h"
 #include "jobs/model_store.h"
 #include "jobs/retention.h"
 #include "jobs/retrain_plan.h"
@@ -260,21 +261,9 @@ Result<RetrainResult> RetrainModel(const Config& config, const ModelConfig& mode
 
 int RunRetrainJob(const JobContext& ctx) {
   std::ostream& out = *ctx.out;
-  const ModelConfig* model = ctx.config->FindModel(ctx.job->builtin.model);
-  if (!model) {
-    out << "retrain " << ctx.job->name << ": no model \"" << ctx.job->builtin.model << "\"\n";
-    return 1;
-  }
-  auto data = OpenDataDb(*ctx.config);
-  if (!data.ok()) {
-    out << "retrain " << ctx.job->name << ": " << data.message() << "\n";
-    return 1;
-  }
-  auto registry = Registry::Open(*ctx.config);
-  if (!registry.ok()) {
-    out << "retrain " << ctx.job->name << ": " << registry.message() << "\n";
-    return 1;
-  }
+  std::optional<ModelJob> opened = OpenModelJob(ctx, "retrain " + ctx.job->name);
+  if (!opened) return 1;
+  const ModelConfig* model = opened->model;
   RetrainRequest request;
   request.now = ctx.now;
   request.run_id = ctx.run_id;
@@ -286,7 +275,8 @@ int RunRetrainJob(const JobContext& ctx) {
   } else if (ctx.job->builtin.full) {
     request.forced = "job full: true";
   }
-  Result<RetrainResult> result = RetrainModel(*ctx.config, *model, **data, **registry, request);
+  Result<RetrainResult> result =
+      RetrainModel(*ctx.config, *model, *opened->data, *opened->registry, request);
   if (!result.ok()) {
     out << "retrain " << ctx.job->name << ": " << result.message() << "\n";
     return 1;

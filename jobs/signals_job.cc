@@ -4,6 +4,7 @@
 
 #include "daemon/config_job_params.h"
 #include "jobs/dataset.h"
+#include "jobs/model_job.h"
 #include "jobs/model_store.h"
 #include "jobs/retrain_plan.h"
 #include "jobs/xgb_booster.h"
@@ -192,28 +193,16 @@ Result<SignalsStats> ScoreSignals(const ModelConfig& model, SqliteDb& data, Regi
 int RunSignalsJob(const JobContext& ctx) {
   std::ostream& out = *ctx.out;
   const std::string name = "signals " + ctx.job->name;
-  const ModelConfig* model = ctx.config->FindModel(ctx.job->builtin.model);
-  if (!model) {
-    out << name << ": no model \"" << ctx.job->builtin.model << "\"\n";
-    return 1;
-  }
-  auto data = OpenDataDb(*ctx.config);
-  if (!data.ok()) {
-    out << name << ": " << data.message() << "\n";
-    return 1;
-  }
-  auto registry = Registry::Open(*ctx.config);
-  if (!registry.ok()) {
-    out << name << ": " << registry.message() << "\n";
-    return 1;
-  }
+  std::optional<ModelJob> opened = OpenModelJob(ctx, name);
+  if (!opened) return 1;
+  const ModelConfig* model = opened->model;
   SignalsRequest request;
   request.input = ctx.job->builtin.input;
   request.output = ctx.job->builtin.output;
   request.now = ctx.now;
   request.scheduled = IsoUtc(ctx.scheduled);
   request.run_id = ctx.run_id;
-  Result<SignalsStats> stats = ScoreSignals(*model, **data, **registry, request);
+  Result<SignalsStats> stats = ScoreSignals(*model, *opened->data, *opened->registry, request);
   if (!stats.ok()) {
     out << name << ": " << stats.message() << "; nothing was written\n";
     return 1;

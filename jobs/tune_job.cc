@@ -5,6 +5,7 @@
 
 #include "daemon/suggest.h"
 #include "jobs/dataset.h"
+#include "jobs/model_job.h"
 #include "jobs/promotion_gate.h"
 #include "jobs/retrain_plan.h"
 #include "jobs/tuned_params.h"
@@ -162,27 +163,16 @@ Result<std::vector<TuneSegmentResult>> TuneModel(const ModelConfig& model, Sqlit
 int RunTuneJob(const JobContext& ctx) {
   std::ostream& out = *ctx.out;
   const std::string name = "tune " + ctx.job->name;
-  const ModelConfig* model = ctx.config->FindModel(ctx.job->builtin.model);
-  if (!model) {
-    out << name << ": no model \"" << ctx.job->builtin.model << "\"\n";
-    return 1;
-  }
-  auto data = OpenDataDb(*ctx.config);
-  if (!data.ok()) {
-    out << name << ": " << data.message() << "\n";
-    return 1;
-  }
-  auto registry = Registry::Open(*ctx.config);
-  if (!registry.ok()) {
-    out << name << ": " << registry.message() << "\n";
-    return 1;
-  }
+  std::optional<ModelJob> opened = OpenModelJob(ctx, name);
+  if (!opened) return 1;
+  const ModelConfig* model = opened->model;
   TuneRequest request;
   request.now = ctx.now;
   request.run_id = ctx.run_id;
   request.out = &out;
   request.apply = ParseApplyMode(ctx.job->builtin.apply).value_or(ApplyMode::kBetter);
-  Result<std::vector<TuneSegmentResult>> results = TuneModel(*model, **data, **registry, request);
+  Result<std::vector<TuneSegmentResult>> results =
+      TuneModel(*model, *opened->data, *opened->registry, request);
   if (!results.ok()) {
     out << name << ": " << results.message() << "\n";
     return 1;
