@@ -73,6 +73,15 @@ std::unique_ptr<Registry> OpenRegistryIfPresent(const Config& config, bool* abse
   return std::move(registry).value();
 }
 
+const ModelConfig* FindModelOrPrint(const Config& config, const std::string& name,
+                                    std::string_view command) {
+  const ModelConfig* model = config.FindModel(name);
+  if (model == nullptr) {
+    std::cerr << command << ": no model \"" << name << "\" in " << config.path << "\n";
+  }
+  return model;
+}
+
 std::string CurrentActor() {
   const uid_t uid = ::geteuid();
   if (uid == 0) {

@@ -24,6 +24,10 @@ std::string When(std::int64_t unix_seconds, const Config& config);
 // A stored value with its type: null, an integer, a real or a string.
 nlohmann::json ValueJson(const SqlValue& v);
 
+// The config's model `name`, or null after printing "COMMAND: no model "x" in FILE".
+const ModelConfig* FindModelOrPrint(const Config& config, const std::string& name,
+                                    std::string_view command);
+
 // Who asked: the invoking user, or the user behind sudo when running as root. Read before
 // RunAsStateOwner switches to the state directory's owner.
 std::string CurrentActor();

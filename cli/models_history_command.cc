@@ -121,11 +121,8 @@ int WritePlot(const HistoryArgs& args, const HistoryData& h, const Config& confi
 int History(const HistoryArgs& args) {
   auto config = LoadConfigOrPrint(args.config);
   if (!config) return kExitUsage;
-  const ModelConfig* model = config->FindModel(args.model);
-  if (model == nullptr) {
-    std::cerr << kCommand << ": no model \"" << args.model << "\" in " << config->path << "\n";
-    return kExitUsage;
-  }
+  const ModelConfig* model = FindModelOrPrint(*config, args.model, kCommand);
+  if (model == nullptr) return kExitUsage;
   bool absent = false;
   auto registry = OpenRegistryIfPresent(*config, &absent, kCommand);
   if (!registry && !absent) return kExitFailed;

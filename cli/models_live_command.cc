@@ -112,11 +112,8 @@ json SummaryJson(const ModelConfig& model, const LiveSummary& s, const Config& c
 int ShowLive(const LiveArgs& args) {
   auto config = LoadConfigOrPrint(args.config);
   if (!config) return kExitUsage;
-  const ModelConfig* model = config->FindModel(args.model);
-  if (model == nullptr) {
-    std::cerr << kCommand << ": no model \"" << args.model << "\" in " << config->path << "\n";
-    return kExitUsage;
-  }
+  const ModelConfig* model = FindModelOrPrint(*config, args.model, kCommand);
+  if (model == nullptr) return kExitUsage;
   std::vector<LiveSummary> sums;
   std::error_code ec;
   // No state database yet: nothing was ever scored, and reading must not create one.

@@ -9,6 +9,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/models_common.h"
 #include "jobs/fingerprint.h"
 #include "jobs/job_context.h"
 #include "jobs/registry.h"
@@ -45,9 +46,7 @@ json ToJson(const ModelConfig& model, const SegmentPlan& p) {
 int Plan(const PlanArgs& args) {
   auto config = LoadConfigOrPrint(args.config);
   if (!config) return kExitUsage;
-  if (!args.model.empty() && !config->FindModel(args.model)) {
-    std::cerr << "mlcron models plan: no model \"" << args.model << "\" in " << config->path
-              << "\n";
+  if (!args.model.empty() && !FindModelOrPrint(*config, args.model, "mlcron models plan")) {
     return kExitUsage;
   }
   if (!std::filesystem::exists(config->data_path)) {

@@ -90,9 +90,7 @@ Result<std::vector<std::string>> Unconfigured(Registry& registry, const Config& 
 int Prune(const PruneArgs& args) {
   auto config = LoadConfigOrPrint(args.config);
   if (!config) return kExitUsage;
-  if (!args.model.empty() && !config->FindModel(args.model)) {
-    std::cerr << "mlcron models prune: no model \"" << args.model << "\" in " << config->path
-              << "\n";
+  if (!args.model.empty() && !FindModelOrPrint(*config, args.model, "mlcron models prune")) {
     return kExitUsage;
   }
   json out = {

@@ -164,11 +164,8 @@ int ShowHistory(const TuneArgs& args, const Config& config, const ModelConfig& m
 int RunTune(const TuneArgs& args) {
   auto config = LoadConfigOrPrint(args.config);
   if (!config) return kExitUsage;
-  const ModelConfig* model = config->FindModel(args.model);
-  if (model == nullptr) {
-    std::cerr << kCommand << ": no model \"" << args.model << "\" in " << config->path << "\n";
-    return kExitUsage;
-  }
+  const ModelConfig* model = FindModelOrPrint(*config, args.model, kCommand);
+  if (model == nullptr) return kExitUsage;
   if (!model->tuning) {
     std::cerr << kCommand << ": model " << model->name << " has no tuning: section in "
               << config->path << " (see docs/tuning.md)\n";
